@@ -1,0 +1,1 @@
+"""Pieces every Rollcall app shares: the domain error, soft deletion, model validation."""

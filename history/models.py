@@ -1,0 +1,59 @@
+"""The history: an append-only record of every change that matters, written by the service that made it."""
+
+from django.conf import settings
+from django.db import models
+
+from history.choices import EventAction
+
+SYSTEM_ACTOR = "system"
+
+
+class Event(models.Model):
+    """One change: when, who (a user, or "system"), what, to which object, and the values before → after.
+
+    The subject foreign keys (release, cluster, customer, template step, customer step) are all the objects the
+    change concerns, so each object's history is one indexed filter. Nothing in the application updates or
+    deletes an event; the records it points at are never deleted either (soft delete), so the links hold.
+    """
+
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="rollcall_events"
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=40, choices=EventAction.choices)
+    release = models.ForeignKey(
+        "releases.Release", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    cluster = models.ForeignKey(
+        "clusters.Cluster", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    template_step = models.ForeignKey(
+        "steps.StepTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    customer_step = models.ForeignKey(
+        "steps.CustomerStep", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    object_repr = models.CharField(max_length=400)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=EventAction.values),
+                name="event_action_valid",
+                violation_error_message="Unknown event action.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer_step", "occurred_at"], name="event_customer_step_idx"),
+            models.Index(fields=["release", "occurred_at"], name="event_release_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_name}: {self.get_action_display()} — {self.object_repr}"

@@ -1,0 +1,289 @@
+"""Every change to releases: create, edit, activate, add customers, clone, archive.
+
+A release moves draft → active → archived and no other way (RELEASE_TRANSITIONS). Activation copies every template
+step to every covered customer with a constant number of queries, however many customers there are.
+"""
+
+from itertools import groupby
+from operator import attrgetter
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.errors import DomainError
+from core.models import validate_or_refuse
+from customers.models import Customer
+from customers.selectors import eligible_customers
+from history.choices import EventAction
+from history.services import changed_values, record_event, snapshot
+from releases.choices import ReleaseStatus
+from releases.models import Enrollment, Release
+from steps.models import StepTemplate
+from steps.services import materialize_template_steps
+
+# The release lifecycle (FR-002): status → the statuses it may move to, and the word for that move.
+RELEASE_TRANSITIONS: dict[str, dict[str, str]] = {
+    ReleaseStatus.DRAFT: {ReleaseStatus.ACTIVE: "activate"},
+    ReleaseStatus.ACTIVE: {ReleaseStatus.ARCHIVED: "archive"},
+    ReleaseStatus.ARCHIVED: {},
+}
+TRANSITION_REFUSED = "Release {name} is {status}; it cannot be {verb}d."
+RELEASE_ARCHIVED = "Release {name} is archived; it can no longer change."
+SELECTION_EMPTY = "The selection leaves no customer in release {name}; select at least one active customer."
+RELEASE_NOT_ACTIVE = "Release {name} is {status}; customers can only be added to an active release."
+CUSTOMERS_NOT_ELIGIBLE = "Only active customers in active clusters can join a release: {names}."
+NOTHING_TO_ADD = "Every selected customer is already in release {name}."
+
+EDITABLE_FIELDS = ("name", "type", "version_number", "release_date", "description", "metadata")
+
+
+def _locked(release: Release) -> Release:
+    return Release.objects.select_for_update().get(pk=release.pk)
+
+
+def _refuse_transition(release: Release, target: str) -> None:
+    if target not in RELEASE_TRANSITIONS[release.status]:
+        verb = {ReleaseStatus.ACTIVE: "activate", ReleaseStatus.ARCHIVED: "archive"}.get(target, f"made {target}")
+        raise DomainError(
+            TRANSITION_REFUSED.format(name=release.name, status=release.get_status_display().lower(), verb=verb)
+        )
+
+
+def refuse_if_archived(release: Release) -> None:
+    """Archived releases are a closed record: nothing in them changes any more."""
+    if release.status == ReleaseStatus.ARCHIVED:
+        raise DomainError(RELEASE_ARCHIVED.format(name=release.name))
+
+
+def _enroll(*, release: Release, customers: QuerySet[Customer], user, when) -> tuple[list[str], int]:
+    """Give `customers` every current template step they lack and record the newcomers' enrollment.
+
+    Three INSERT … SELECT statements (steps, their history, enrollments) whatever the number of customers.
+    Returns the names of the customers that joined and the number of steps created.
+    """
+    newcomers = customers.exclude(enrollments__release=release).order_by()
+    names = list(newcomers.order_by("name").values_list("name", flat=True))
+    created = materialize_template_steps(release=release, customers=customers, user=user, when=when)
+    if names:
+        newcomers_sql, newcomers_params = newcomers.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Enrollment._meta.db_table} (release_id, customer_id, enrolled_at, enrolled_by_id) "
+                f"SELECT %s, c.id, %s, %s FROM {Customer._meta.db_table} c WHERE c.id IN ({newcomers_sql})",
+                [
+                    release.pk,
+                    Enrollment._meta.get_field("enrolled_at").get_db_prep_save(when, connection),
+                    user.pk if user is not None else None,
+                    *newcomers_params,
+                ],
+            )
+    return names, created
+
+
+@transaction.atomic
+def release_create(
+    *,
+    user,
+    name: str,
+    type: str,
+    version_number: str = "",
+    release_date=None,
+    description: str = "",
+    metadata=None,
+) -> Release:
+    """Create a draft release (FR-001); a release of type 'release' needs a version number."""
+    release = Release(
+        name=name.strip(),
+        type=type,
+        version_number=version_number.strip(),
+        release_date=release_date,
+        description=description,
+        metadata={} if metadata is None else metadata,
+    )
+    validate_or_refuse(release)
+    release.save()
+    record_event(
+        action=EventAction.RELEASE_CREATED,
+        user=user,
+        object_repr=release.name,
+        release=release,
+        after=snapshot(release, EDITABLE_FIELDS),
+    )
+    return release
+
+
+@transaction.atomic
+def release_update(*, release: Release, user, **changes) -> Release:
+    """Edit a release's name, type, version, date, description or metadata; archived releases are closed."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    release = _locked(release)
+    refuse_if_archived(release)
+    before = snapshot(release, EDITABLE_FIELDS)
+    for field, value in changes.items():
+        setattr(release, field, value.strip() if field in {"name", "version_number"} else value)
+    old, new = changed_values(before, snapshot(release, EDITABLE_FIELDS))
+    if not new:
+        return release
+    validate_or_refuse(release)
+    release.save()
+    record_event(
+        action=EventAction.RELEASE_UPDATED, user=user, object_repr=release.name, release=release, before=old, after=new
+    )
+    return release
+
+
+@transaction.atomic
+def release_activate(*, release: Release, user, exclude_customers=(), exclude_clusters=()) -> Release:
+    """Activate a draft (FR-003, BR-R01): every active customer of every active cluster gets a copy of every
+    template step, unless the caller excludes customers or whole clusters.
+
+    Without exclusions the release covers all customers, and customers that become active later join it; a
+    release activated for a selection does not grow by itself (customers can still be added: release_add_customers).
+    """
+    release = _locked(release)
+    _refuse_transition(release, ReleaseStatus.ACTIVE)
+    covers_all = not exclude_customers and not exclude_clusters
+    customers = eligible_customers()
+    if exclude_customers:
+        customers = customers.exclude(pk__in=[getattr(c, "pk", c) for c in exclude_customers])
+    if exclude_clusters:
+        customers = customers.exclude(cluster__in=[getattr(c, "pk", c) for c in exclude_clusters])
+    if not covers_all and not customers.exists():
+        raise DomainError(SELECTION_EMPTY.format(name=release.name))
+    when = timezone.now()
+    names, created = _enroll(release=release, customers=customers, user=user, when=when)
+    release.status = ReleaseStatus.ACTIVE
+    release.activated_at = when
+    release.covers_all_customers = covers_all
+    release.save(update_fields=["status", "activated_at", "covers_all_customers", "updated_at"])
+    record_event(
+        action=EventAction.RELEASE_ACTIVATED,
+        user=user,
+        object_repr=release.name,
+        release=release,
+        when=when,
+        before={"status": ReleaseStatus.DRAFT.value},
+        after={
+            "status": ReleaseStatus.ACTIVE.value,
+            "covers_all_customers": covers_all,
+            "customers": names,
+            "steps_created": created,
+        },
+    )
+    return release
+
+
+@transaction.atomic
+def release_add_customers(*, release: Release, customers, user) -> list[str]:
+    """Add customers to an active release (a late joiner): they get every current template step.
+
+    Returns the names of the customers added.
+    """
+    release = _locked(release)
+    if release.status != ReleaseStatus.ACTIVE:
+        raise DomainError(RELEASE_NOT_ACTIVE.format(name=release.name, status=release.get_status_display().lower()))
+    selected = Customer.objects.filter(pk__in=[getattr(c, "pk", c) for c in customers])
+    refused = sorted(selected.exclude(pk__in=eligible_customers().values("pk")).values_list("name", flat=True))
+    if refused:
+        raise DomainError(CUSTOMERS_NOT_ELIGIBLE.format(names=", ".join(refused)), field="customers")
+    when = timezone.now()
+    names, created = _enroll(release=release, customers=selected, user=user, when=when)
+    if not names:
+        raise DomainError(NOTHING_TO_ADD.format(name=release.name), field="customers")
+    record_event(
+        action=EventAction.RELEASE_CUSTOMERS_ADDED,
+        user=user,
+        object_repr=release.name,
+        release=release,
+        when=when,
+        after={"customers": names, "steps_created": created},
+    )
+    return names
+
+
+def join_covering_releases(*, customers: QuerySet[Customer], user) -> None:
+    """Bring customers that are (again) active into every active release that covers all customers (BR-S06).
+
+    Called when a customer is created, restored, re-activated or moved, or its cluster re-activated or restored.
+    Customers already in such a release only catch up on template steps they lack.
+    """
+    joining = customers.filter(pk__in=eligible_customers().values("pk"))
+    if not joining.exists():
+        return
+    when = timezone.now()
+    covering = Release.objects.select_for_update().filter(status=ReleaseStatus.ACTIVE, covers_all_customers=True)
+    for release in covering:
+        names, created = _enroll(release=release, customers=joining, user=user, when=when)
+        if names or created:
+            record_event(
+                action=EventAction.RELEASE_CUSTOMERS_ADDED,
+                user=user,
+                object_repr=release.name,
+                release=release,
+                when=when,
+                after={"customers": names, "steps_created": created},
+            )
+
+
+@transaction.atomic
+def release_clone(*, release: Release, user, name: str | None = None, version_number: str | None = None) -> Release:
+    """Start a new draft from an existing release (FR-004): its template steps are copied, in order."""
+    clone = Release(
+        name=(name or f"{release.name} (copy)").strip(),
+        type=release.type,
+        version_number=(release.version_number if version_number is None else version_number).strip(),
+        release_date=release.release_date,
+        description=release.description,
+        metadata=release.metadata,
+        cloned_from=release,
+    )
+    validate_or_refuse(clone)
+    clone.save()
+    templates = StepTemplate.objects.filter(release=release).order_by("category", "order_index")
+    copies = [
+        StepTemplate(
+            release=clone,
+            name=template.name,
+            category=template.category,
+            type=template.type,
+            content=template.content,
+            description=template.description,
+            order_index=index,
+        )
+        for _category, in_category in groupby(templates, key=attrgetter("category"))
+        for index, template in enumerate(in_category)
+    ]
+    StepTemplate.objects.bulk_create(copies)
+    record_event(
+        action=EventAction.RELEASE_CLONED,
+        user=user,
+        object_repr=clone.name,
+        release=clone,
+        before={"cloned_from": release.name},
+        after={"template_steps": len(copies)},
+    )
+    return clone
+
+
+@transaction.atomic
+def release_archive(*, release: Release, user) -> Release:
+    """Archive an active release (FR-005), finished or abandoned; its record stays readable and unchangeable."""
+    release = _locked(release)
+    _refuse_transition(release, ReleaseStatus.ARCHIVED)
+    when = timezone.now()
+    release.status = ReleaseStatus.ARCHIVED
+    release.archived_at = when
+    release.save(update_fields=["status", "archived_at", "updated_at"])
+    record_event(
+        action=EventAction.RELEASE_ARCHIVED,
+        user=user,
+        object_repr=release.name,
+        release=release,
+        when=when,
+        before={"status": ReleaseStatus.ACTIVE.value},
+        after={"status": ReleaseStatus.ARCHIVED.value},
+    )
+    return release

@@ -1,0 +1,28 @@
+"""Enumerations of steps: where a step belongs, what it holds, where it stands."""
+
+from django.db import models
+
+
+class StepCategory(models.TextChoices):
+    DEPLOY = "deploy", "Deploy"
+    VERIFY = "verify", "Verify"
+
+
+class StepType(models.TextChoices):
+    BASH = "bash", "Bash"
+    SQL = "sql", "SQL"
+    TEXT = "text", "Text"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+    REVERTED = "reverted", "Reverted"
+
+
+class Position(models.TextChoices):
+    """Where a custom step goes relative to the step it is placed next to."""
+
+    BEFORE = "before", "Before"
+    AFTER = "after", "After"

@@ -1,0 +1,140 @@
+"""Template steps (defined once per release) and customer steps (the unit that is carried out)."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from core.models import SoftDeleteModel
+from core.validators import validate_step_content_size
+from steps.choices import StepCategory, StepStatus, StepType
+
+
+class StepTemplate(SoftDeleteModel):
+    """A step common to every customer of a release. `order_index` is 0, 1, 2… within its category."""
+
+    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="template_steps")
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=10, choices=StepCategory.choices)
+    type = models.CharField(max_length=10, choices=StepType.choices)
+    content = models.TextField(validators=[validate_step_content_size])
+    description = models.TextField(blank=True)
+    order_index = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["release", "category", "order_index"]
+        verbose_name = "template step"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(category__in=StepCategory.values),
+                name="steptemplate_category_valid",
+                violation_error_message="Unknown step category.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(type__in=StepType.values),
+                name="steptemplate_type_valid",
+                violation_error_message="Unknown step type.",
+            ),
+        ]
+        indexes = [models.Index(fields=["release", "category", "order_index"], name="steptemplate_order_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:steps_steptemplate_change", args=[self.pk])
+
+
+# The order of customer steps within a category: the anchor template step's position, then the offset after it.
+STEP_ORDER = (models.F("anchor__order_index").asc(nulls_first=True), "anchor_offset", "id")
+
+
+class CustomerStep(SoftDeleteModel):
+    """One step of one release for one customer: copied from a template step, or custom to this customer.
+
+    Order within a category is exact and needs no renumbering of other customers: a step sits in the group of
+    its `anchor` template step (the template step itself at offset 0, custom steps inserted after it at offsets
+    1, 2, …; anchor NULL is the group before the first template step). Reordering template steps moves each
+    group with its anchor, so a custom step stays next to the step it was inserted after.
+    """
+
+    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="customer_steps")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="steps")
+    template = models.ForeignKey(
+        StepTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="customer_steps"
+    )
+    anchor = models.ForeignKey(
+        StepTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="anchored_steps", editable=False
+    )
+    anchor_offset = models.PositiveIntegerField(default=0, editable=False)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=10, choices=StepCategory.choices)
+    type = models.CharField(max_length=10, choices=StepType.choices)
+    content = models.TextField(validators=[validate_step_content_size])
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, editable=False)
+    executed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    executed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    skip_reason = models.TextField(blank=True, editable=False)
+    notes = models.TextField(blank=True)
+    is_custom = models.BooleanField(default=False, editable=False)
+    is_overridden = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "customer step"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(category__in=StepCategory.values),
+                name="customerstep_category_valid",
+                violation_error_message="Unknown step category.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(type__in=StepType.values),
+                name="customerstep_type_valid",
+                violation_error_message="Unknown step type.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=StepStatus.values),
+                name="customerstep_status_valid",
+                violation_error_message="Unknown step status.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=StepStatus.SKIPPED) | ~models.Q(skip_reason=""),
+                name="customerstep_skip_needs_reason",
+                violation_error_message="Skipping a step needs a reason.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_custom=True, template__isnull=True, is_overridden=False)
+                | models.Q(is_custom=False, template__isnull=False),
+                name="customerstep_custom_xor_template",
+                violation_error_message="A step is either custom (no template) or copied from a template step.",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "template"],
+                condition=models.Q(template__isnull=False),
+                name="customerstep_one_per_template_and_customer",
+                violation_error_message="This customer already has this template step.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["release", "customer"], name="customerstep_release_cust_idx"),
+            models.Index(fields=["release", "template"], name="customerstep_release_tmpl_idx"),
+            models.Index(fields=["release", "category", "status"], name="customerstep_rel_cat_stat_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:steps_customerstep_change", args=[self.pk])
+
+    @property
+    def is_detached(self) -> bool:
+        """A step whose template step was deleted after someone acted on it: kept, but no longer follows it."""
+        return self.template_id is not None and self.anchor_id != self.template_id
