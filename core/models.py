@@ -21,7 +21,7 @@ class SoftDeleteModel(models.Model):
     with the plain base manager, so a deleted customer still shows on its old steps.
     """
 
-    deleted_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AliveManager()
     all_objects = models.Manager()  # noqa: DJ012 (ruff takes a Manager() for a field)

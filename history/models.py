@@ -35,7 +35,7 @@ class Event(models.Model):
         "steps.StepTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     customer_step = models.ForeignKey(
-        "steps.CustomerStep", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+        "steps.CustomerStep", null=True, blank=True, on_delete=models.PROTECT, related_name="events", db_index=False
     )
     object_repr = models.CharField(max_length=400)
     before = models.JSONField(null=True, blank=True)

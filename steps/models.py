@@ -12,7 +12,9 @@ from steps.choices import StepCategory, StepStatus, StepType
 class StepTemplate(SoftDeleteModel):
     """A step common to every customer of a release. `order_index` is 0, 1, 2… within its category."""
 
-    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="template_steps")
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.PROTECT, related_name="template_steps", db_index=False
+    )
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=10, choices=StepCategory.choices)
     type = models.CharField(max_length=10, choices=StepType.choices)
@@ -59,7 +61,10 @@ class CustomerStep(SoftDeleteModel):
     group with its anchor, so a custom step stays next to the step it was inserted after.
     """
 
-    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="customer_steps")
+    # Indexes: the composite ones below serve lookups by release; single-column ones only where used alone.
+    release = models.ForeignKey(
+        "releases.Release", on_delete=models.PROTECT, related_name="customer_steps", db_index=False
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="steps")
     template = models.ForeignKey(
         StepTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="customer_steps"
@@ -76,7 +81,13 @@ class CustomerStep(SoftDeleteModel):
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, editable=False)
     executed_at = models.DateTimeField(null=True, blank=True, editable=False)
     executed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     skip_reason = models.TextField(blank=True, editable=False)
     notes = models.TextField(blank=True)

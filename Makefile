@@ -1,0 +1,53 @@
+# Rollcall developer commands. `make serve` and `make test` are the two a newcomer needs.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The PostgreSQL server the test suite also runs against (trust auth on this machine).
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: serve test test-sqlite test-postgres lint format benchmark clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## serve: set everything up and serve Rollcall with demo data on SQLite at http://127.0.0.1:8000
+serve: $(BIN)/.installed
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true)
+test: test-sqlite test-postgres
+
+test-sqlite: $(BIN)/.installed
+	$(BIN)/pytest -n auto
+
+test-postgres: $(BIN)/.installed
+	@if $(BIN)/python scripts/postgres_ready.py "$(TEST_POSTGRES_URL)"; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(BIN)/pytest -n auto; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "PostgreSQL at $(TEST_POSTGRES_URL) is not reachable: CI requires it." >&2; exit 1; \
+	else \
+		echo "PostgreSQL at $(TEST_POSTGRES_URL) is not reachable: skipped the PostgreSQL run (CI will not skip it)." >&2; \
+	fi
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## benchmark: time the activation of a release for 500 customers x 40 steps on SQLite
+benchmark: $(BIN)/.installed
+	$(BIN)/python scripts/benchmark_activation.py
+
+clean:
+	rm -rf $(VENV) staticfiles

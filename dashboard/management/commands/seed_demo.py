@@ -1,0 +1,254 @@
+"""`manage.py seed_demo`: fill an empty database with the spec's example world, through the services."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from clusters.services import cluster_create
+from core.errors import DomainError
+from customers.models import Customer
+from customers.services import customer_create
+from releases.choices import ReleaseType
+from releases.models import Release
+from releases.services import release_activate, release_create
+from steps.choices import Position, StepCategory, StepStatus, StepType
+from steps.models import CustomerStep, StepTemplate
+from steps.services import (
+    customer_step_add_custom,
+    customer_step_mark_done,
+    customer_step_override,
+    customer_step_skip,
+    template_step_add,
+)
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo"
+DEMO_RELEASE = "v2.5.0"
+HOTFIX_RELEASE = "Hotfix 2.5.1"
+
+ALREADY_PRESENT = "Demo data already present; nothing changed."
+DEMO_USER_TAKEN = "A user named {username} exists but release {release} does not; seed_demo fills an empty database."
+SEED_REFUSED = "Cannot seed the demo data: {error} seed_demo only fills an empty database."
+LOGIN_WARNING = "Log in as {username} / {password}: a superuser for local demos only, never on a shared server."
+
+# (name, kubeconfig path, region, description, [(customer, namespace)])
+CLUSTERS = [
+    (
+        "prod-us",
+        "~/.kube/prod-us-config",
+        "us-east-1",
+        "Production, United States",
+        [("customer-a", "cust-a-prod"), ("customer-b", "cust-b-prod"), ("customer-c", "cust-c-prod")],
+    ),
+    (
+        "prod-eu",
+        "~/.kube/prod-eu-config",
+        "eu-west-1",
+        "Production, Europe",
+        [("customer-d", "cust-d-prod"), ("customer-e", "cust-e-prod")],
+    ),
+    ("staging", "~/.kube/staging-config", "internal", "Internal staging", [("demo-customer", "demo-customer")]),
+]
+
+# (category, type, name, content) in execution order within each category.
+RELEASE_STEPS = [
+    (
+        StepCategory.DEPLOY,
+        StepType.TEXT,
+        "Deploy via Jenkins",
+        "Open Jenkins job 'rollcall-app-deploy', choose the customer's namespace, set IMAGE_TAG=v2.5.0 and run it.\n"
+        "Wait for the build to turn green before the next step.",
+    ),
+    (
+        StepCategory.DEPLOY,
+        StepType.SQL,
+        "Run migration SQL",
+        "ALTER TABLE users ADD COLUMN last_login_ip VARCHAR(45);\n"
+        "CREATE INDEX users_last_login_ip_idx ON users (last_login_ip);",
+    ),
+    (
+        StepCategory.DEPLOY,
+        StepType.BASH,
+        "Update ConfigMap",
+        "kubectl -n <namespace> apply -f configmaps/app-config-v2.5.0.yaml\n"
+        "kubectl -n <namespace> rollout restart deployment/app\n"
+        "kubectl -n <namespace> rollout status deployment/app --timeout=300s",
+    ),
+    (
+        StepCategory.VERIFY,
+        StepType.BASH,
+        "Health check API",
+        "curl -fsS https://<namespace>.apps.example.com/api/health | jq -e '.status == \"ok\"'",
+    ),
+    (
+        StepCategory.VERIFY,
+        StepType.SQL,
+        "Verify row counts",
+        "SELECT count(*) AS users_total, count(last_login_ip) AS users_with_ip FROM users;\n"
+        "-- users_total must match the count taken before the release.",
+    ),
+    (
+        StepCategory.VERIFY,
+        StepType.TEXT,
+        "Smoke test login",
+        "Log in with the smoke-test account, open the dashboard and check that the version in the footer is v2.5.0.",
+    ),
+]
+
+HOTFIX_STEPS = [
+    (
+        StepCategory.DEPLOY,
+        StepType.BASH,
+        "Raise session timeout",
+        "kubectl -n <namespace> set env deployment/app SESSION_TIMEOUT_SECONDS=3600",
+    ),
+    (
+        StepCategory.VERIFY,
+        StepType.TEXT,
+        "Check session survives 30 minutes",
+        "Log in, stay idle for 30 minutes, reload: the session must still be open.",
+    ),
+]
+
+
+def _add_template_steps(release: Release, steps, user) -> dict[str, StepTemplate]:
+    return {
+        name: template_step_add(release=release, user=user, name=name, category=category, type=type, content=content)
+        for category, type, name, content in steps
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill an empty database with the spec's example world: 3 clusters, 6 customers, the active release v2.5.0 "
+        "partly carried out and a draft hotfix, all made through the services. Creates the superuser "
+        f"'{DEMO_USERNAME}' with password '{DEMO_PASSWORD}': for local demos only. Running it again changes nothing."
+    )
+
+    def handle(self, *args, **options):
+        user_model = get_user_model()
+        with transaction.atomic():
+            user_exists = user_model.objects.filter(username=DEMO_USERNAME).exists()
+            if user_exists and Release.objects.filter(name=DEMO_RELEASE).exists():
+                self.stdout.write(ALREADY_PRESENT)
+                return
+            if user_exists:
+                raise CommandError(DEMO_USER_TAKEN.format(username=DEMO_USERNAME, release=DEMO_RELEASE))
+            # The only place that creates this account; the password is a demo's, set without the validators.
+            user = user_model.objects.create_superuser(username=DEMO_USERNAME, email="", password=DEMO_PASSWORD)
+            try:
+                customers = self._create_clusters_and_customers(user)
+                release = self._create_release(user)
+                self._carry_out_some_steps(release, customers, user)
+                hotfix = self._create_hotfix(user)
+            except DomainError as error:
+                raise CommandError(SEED_REFUSED.format(error=error)) from error
+        self._report(customers, release, hotfix)
+
+    def _create_clusters_and_customers(self, user) -> dict[str, Customer]:
+        customers = {}
+        for name, kubeconfig_path, region, description, members in CLUSTERS:
+            cluster = cluster_create(
+                user=user,
+                name=name,
+                kubeconfig_path=kubeconfig_path,
+                description=description,
+                metadata={"region": region},
+            )
+            for customer_name, namespace in members:
+                customers[customer_name] = customer_create(
+                    user=user, cluster=cluster, name=customer_name, namespace=namespace
+                )
+        return customers
+
+    def _create_release(self, user) -> Release:
+        release = release_create(
+            user=user,
+            name=DEMO_RELEASE,
+            type=ReleaseType.RELEASE,
+            version_number=DEMO_RELEASE,
+            release_date=timezone.localdate(),
+            description="Records the last login IP of every user and ships the new app configuration.",
+        )
+        _add_template_steps(release, RELEASE_STEPS, user)
+        return release_activate(release=release, user=user)
+
+    def _carry_out_some_steps(self, release: Release, customers: dict[str, Customer], user) -> None:
+        """The matrix of spec §5.5: some customers part-way through, one override, one custom step, one skip."""
+
+        def step(customer: str, name: str) -> CustomerStep:
+            return CustomerStep.objects.get(release=release, customer=customers[customer], name=name)
+
+        customer_step_override(
+            step=step("customer-b", "Run migration SQL"),
+            user=user,
+            content="-- customer-b stores addresses in the legacy accounts table\n"
+            "ALTER TABLE accounts ADD COLUMN last_login_ip VARCHAR(45);\n"
+            "CREATE INDEX accounts_last_login_ip_idx ON accounts (last_login_ip);",
+        )
+        customer_step_add_custom(
+            release=release,
+            customer=customers["customer-a"],
+            user=user,
+            name="Backfill custom_field",
+            category=StepCategory.DEPLOY,
+            type=StepType.SQL,
+            content="-- Custom migration for customer-a\n"
+            "ALTER TABLE users ADD COLUMN custom_field VARCHAR(100);\n"
+            "UPDATE users SET custom_field = 'value' WHERE id > 100;",
+            position=Position.AFTER,
+            relative_to=step("customer-a", "Run migration SQL"),
+        )
+        for customer, name, notes in [
+            ("customer-a", "Deploy via Jenkins", "Jenkins build #1412"),
+            ("customer-a", "Run migration SQL", ""),
+            ("customer-a", "Backfill custom_field", "312 rows updated"),
+            ("customer-a", "Health check API", ""),
+            ("customer-b", "Deploy via Jenkins", "Jenkins build #1413"),
+            ("customer-b", "Run migration SQL", ""),
+            ("customer-d", "Deploy via Jenkins", "Jenkins build #1415"),
+        ]:
+            customer_step_mark_done(step=step(customer, name), user=user, notes=notes)
+        customer_step_skip(
+            step=step("customer-a", "Update ConfigMap"),
+            user=user,
+            reason="customer-a's ConfigMap is managed by their own GitOps pipeline; already rolled out.",
+        )
+
+    def _create_hotfix(self, user) -> Release:
+        hotfix = release_create(
+            user=user,
+            name=HOTFIX_RELEASE,
+            type=ReleaseType.HOTFIX,
+            version_number="v2.5.1",
+            release_date=timezone.localdate() + timedelta(days=7),
+            description="Sessions expire after 5 minutes instead of 60.",
+        )
+        _add_template_steps(hotfix, HOTFIX_STEPS, user)
+        return hotfix
+
+    def _report(self, customers: dict[str, Customer], release: Release, hotfix: Release) -> None:
+        steps = CustomerStep.objects.filter(release=release).aggregate(
+            total=Count("id"),
+            done=Count("id", filter=Q(status=StepStatus.DONE)),
+            skipped=Count("id", filter=Q(status=StepStatus.SKIPPED)),
+            overridden=Count("id", filter=Q(is_overridden=True)),
+            custom=Count("id", filter=Q(is_custom=True)),
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created {len(CLUSTERS)} clusters, {len(customers)} customers and 2 releases, acting as "
+                f"{DEMO_USERNAME}."
+            )
+        )
+        self.stdout.write(
+            f"  {release.name} (active): {release.template_steps.count()} template steps, {steps['total']} customer "
+            f"steps; {steps['done']} done, {steps['skipped']} skipped, {steps['overridden']} overridden, "
+            f"{steps['custom']} custom."
+        )
+        self.stdout.write(f"  {hotfix.name} (draft): {hotfix.template_steps.count()} template steps.")
+        self.stdout.write(self.style.WARNING(LOGIN_WARNING.format(username=DEMO_USERNAME, password=DEMO_PASSWORD)))
