@@ -503,6 +503,7 @@ def customer_step_add_custom(
 
     release = Release.objects.select_for_update().get(pk=release.pk)
     _refuse_inactive(release)
+    customer = Customer.all_objects.get(pk=customer.pk)
     if customer.is_deleted:
         raise DomainError(CUSTOMER_ARCHIVED.format(customer=customer.name))
     if not release.enrollments.filter(customer=customer).exists():
@@ -697,6 +698,7 @@ def customer_steps_mark_all_done(*, release, customer: Customer, category: str, 
     release = Release.objects.select_for_update().get(pk=release.pk)
     _refuse_inactive(release)
     _refuse_unknown_category(category)
+    customer = Customer.all_objects.get(pk=customer.pk)
     if customer.is_deleted:
         raise DomainError(CUSTOMER_ARCHIVED.format(customer=customer.name))
     pending_ids = list(
