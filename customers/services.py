@@ -38,8 +38,8 @@ def _refuse_deleted_cluster(cluster: Cluster) -> None:
 
 def _save(customer: Customer) -> None:
     _refuse_deleted_cluster(customer.cluster)
-    validate_or_refuse(customer)
     _refuse_taken_namespace(customer)
+    validate_or_refuse(customer)
     try:
         customer.save()
     except IntegrityError as error:  # a concurrent request took the namespace between the check and the write
