@@ -665,8 +665,21 @@ def customer_step_revert(*, step: CustomerStep, user, notes: str | None = None) 
 
 @transaction.atomic
 def customer_step_reopen(*, step: CustomerStep, user) -> CustomerStep:
-    """Undo a skip: the step is pending again and its skip reason is cleared (the history keeps it)."""
-    return _execute(_locked_step(step), action="reopen", event=EventAction.STEP_REOPENED, user=user, skip_reason="")
+    """Undo a skip: the step is pending again and its skip reason is cleared (the history keeps it).
+
+    A pending step that is not overridden follows its template step, so it takes the template's current content:
+    edits made while it was skipped must not leave a stale script to run.
+    """
+    step = _locked_step(step)
+    template = step.template
+    refreshed = {}
+    if template is not None and not template.is_deleted and not step.is_overridden:
+        refreshed = {
+            field: getattr(template, field)
+            for field in PROPAGATED_FIELDS
+            if getattr(step, field) != getattr(template, field)
+        }
+    return _execute(step, action="reopen", event=EventAction.STEP_REOPENED, user=user, skip_reason="", **refreshed)
 
 
 @transaction.atomic
