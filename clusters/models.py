@@ -34,7 +34,7 @@ class Cluster(SoftDeleteModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:clusters_cluster_change", args=[self.pk])
+        return reverse("clusters:cluster_detail", args=[self.pk])
 
     @property
     def region(self) -> str:

@@ -1,8 +1,16 @@
-"""Rollcall URL configuration."""
+"""Rollcall URL configuration: one include per app, Django's login and logout, and the admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 urlpatterns = [
+    path("", include("dashboard.urls")),
+    path("clusters/", include("clusters.urls")),
+    path("customers/", include("customers.urls")),
+    path("releases/", include("releases.urls")),
+    path("", include("steps.urls")),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]

@@ -34,7 +34,7 @@ class Customer(SoftDeleteModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:customers_customer_change", args=[self.pk])
+        return reverse("customers:customer_detail", args=[self.pk])
 
     @property
     def location(self) -> str:

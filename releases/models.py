@@ -54,7 +54,7 @@ class Release(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:releases_release_change", args=[self.pk])
+        return reverse("releases:release_detail", args=[self.pk])
 
 
 class Enrollment(models.Model):

@@ -45,7 +45,7 @@ class StepTemplate(SoftDeleteModel):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:steps_steptemplate_change", args=[self.pk])
+        return reverse("steps:template_step_status", args=[self.pk])
 
 
 # The order of customer steps within a category: the anchor template step's position, then the offset after it.
@@ -143,7 +143,7 @@ class CustomerStep(SoftDeleteModel):
         return f"{self.name} ({self.customer})"
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:steps_customerstep_change", args=[self.pk])
+        return reverse("steps:step_detail", args=[self.pk])
 
     @property
     def is_detached(self) -> bool:

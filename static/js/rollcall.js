@@ -1,0 +1,53 @@
+// Rollcall's own behaviour: side panel and dialog, Copy, drag-and-drop reorder. Everything else is htmx.
+(function () {
+  "use strict";
+
+  function initSortables(root) {
+    if (!window.Sortable) return;
+    root.querySelectorAll("[data-sortable]").forEach(function (list) {
+      if (list._sortable) return;
+      list._sortable = Sortable.create(list, {
+        handle: ".drag-handle",
+        animation: 150,
+        onEnd: function () {
+          // The list's form posts the new order (hidden inputs in DOM order) without a page reload.
+          var form = list.closest("form");
+          if (form) htmx.trigger(form, "reorder");
+        },
+      });
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var copy = event.target.closest("[data-copy-target]");
+    if (copy) {
+      var source = document.getElementById(copy.dataset.copyTarget);
+      var text = source ? source.value !== undefined ? source.value : source.textContent : "";
+      var done = function () { copy.dataset.copied = "true"; copy.textContent = "✅ Copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done);
+      } else {
+        var area = document.createElement("textarea");
+        area.value = text; document.body.appendChild(area); area.select();
+        document.execCommand("copy"); area.remove(); done();
+      }
+    }
+    if (event.target.closest("[data-close-panel]")) {
+      var panel = document.getElementById("side-panel");
+      panel.hidden = true; panel.innerHTML = "";
+      document.querySelectorAll(".cell.selected").forEach(function (cell) { cell.classList.remove("selected"); });
+    }
+    if (event.target.closest("[data-close-dialog]")) {
+      document.getElementById("dialog").close();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target.id === "side-panel") target.hidden = target.innerHTML.trim() === "";
+    if (target.id === "dialog" && !target.open && target.innerHTML.trim() !== "") target.showModal();
+    initSortables(document);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { initSortables(document); });
+})();
