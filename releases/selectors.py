@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
+from customers.models import Customer
+from customers.selectors import eligible_customers
 from releases.choices import ReleaseStatus
 from releases.models import Enrollment, Release
-from steps.choices import StepStatus
-from steps.models import CustomerStep
+from steps.choices import StepCategory, StepStatus
+from steps.models import CustomerStep, StepTemplate
 
 ALL_CATEGORIES = None  # the key for "every category together"
 OUTSTANDING = (StepStatus.PENDING, StepStatus.REVERTED)
@@ -94,3 +96,68 @@ def releases_ready_to_archive() -> QuerySet[Release]:
     """Active releases in which no step of a current customer is pending or reverted."""
     outstanding = CustomerStep.objects.filter(status__in=OUTSTANDING, customer__deleted_at__isnull=True)
     return Release.objects.filter(status=ReleaseStatus.ACTIVE).exclude(pk__in=outstanding.values("release_id"))
+
+
+def overall_progress_by_release(releases) -> dict[int, float | None]:
+    """Overall progress (average of the customers' done / total) of several releases, from one aggregate query."""
+    rows = (
+        CustomerStep.objects.filter(release__in=releases, customer__deleted_at__isnull=True)
+        .values("release_id", "customer_id")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(status=StepStatus.DONE)))
+        .order_by()
+    )
+    percents: dict[int, list[float]] = defaultdict(list)
+    for row in rows:
+        percents[row["release_id"]].append(100 * row["done"] / row["total"])
+    return {release.pk: _average(percents.get(release.pk, [])) for release in releases}
+
+
+def releases_with_progress() -> list[Release]:
+    """Every release, newest first, each with `.progress`: the overall percentage of an active release, else None."""
+    releases = list(Release.objects.all())
+    progress = overall_progress_by_release([release for release in releases if release.status == ReleaseStatus.ACTIVE])
+    for release in releases:
+        release.progress = progress.get(release.pk)
+    return releases
+
+
+def template_steps_by_category(release: Release) -> dict[str, list[StepTemplate]]:
+    """The release's template steps that are not deleted, in order, per category (every category present)."""
+    steps: dict[str, list[StepTemplate]] = {category: [] for category in StepCategory.values}
+    for template_step in StepTemplate.objects.filter(release=release).order_by("category", "order_index", "id"):
+        steps[template_step.category].append(template_step)
+    return steps
+
+
+def outstanding_step_count(release: Release) -> int:
+    """How many steps of the release's current (not archived) customers are still pending or reverted."""
+    return CustomerStep.objects.filter(
+        release=release, status__in=OUTSTANDING, customer__deleted_at__isnull=True
+    ).count()
+
+
+def template_step_delete_impact(template_step: StepTemplate) -> tuple[int, int]:
+    """What deleting a template step does (FS-004), from one aggregate query: how many of its customer steps go with
+    it (pending and not overridden) and how many are kept (done, skipped, reverted or overridden)."""
+    follows = Q(status=StepStatus.PENDING, is_overridden=False)
+    counts = CustomerStep.objects.filter(template=template_step).aggregate(
+        removed=Count("id", filter=follows), kept=Count("id", filter=~follows)
+    )
+    return counts["removed"], counts["kept"]
+
+
+def template_step_follower_count(template_step: StepTemplate) -> int:
+    """How many customer steps an edit of this template step reaches: those still pending and not overridden."""
+    removed, _kept = template_step_delete_impact(template_step)
+    return removed
+
+
+def customers_to_enroll(release: Release) -> QuerySet[Customer]:
+    """The customers Activate and Add customers offer: active, in an active cluster, not yet in the release; with
+    their cluster, ordered by cluster then name so that they group by cluster."""
+    return (
+        eligible_customers()
+        .exclude(enrollments__release=release)
+        .select_related("cluster")
+        .order_by("cluster__name", "cluster_id", "name", "id")
+    )

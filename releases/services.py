@@ -17,7 +17,7 @@ from customers.models import Customer
 from customers.selectors import eligible_customers
 from history.choices import EventAction
 from history.services import changed_values, record_event, snapshot
-from releases.choices import ReleaseStatus
+from releases.choices import ReleaseStatus, ReleaseType
 from releases.models import Enrollment, Release
 from steps.models import StepTemplate
 from steps.services import materialize_template_steps
@@ -35,7 +35,19 @@ RELEASE_NOT_ACTIVE = "Release {name} is {status}; customers can only be added to
 CUSTOMERS_NOT_ELIGIBLE = "Only active customers in active clusters can join a release: {names}."
 NOTHING_TO_ADD = "Every selected customer is already in release {name}."
 
+VERSION_NUMBER_REQUIRED = "A release of type 'release' needs a version number (e.g. v2.5.0)."
+RELEASE_DATE_REQUIRED = "A release of type 'release' needs a target release date."
+
 EDITABLE_FIELDS = ("name", "type", "version_number", "release_date", "description", "metadata")
+
+
+def _refuse_incomplete(release: Release) -> None:
+    """A regular release is planned: it has a version number and a target date (FR-001, spec §7.2)."""
+    if release.type == ReleaseType.RELEASE:
+        if not release.version_number:
+            raise DomainError(VERSION_NUMBER_REQUIRED, field="version_number")
+        if release.release_date is None:
+            raise DomainError(RELEASE_DATE_REQUIRED, field="release_date")
 
 
 def _locked(release: Release) -> Release:
@@ -101,6 +113,7 @@ def release_create(
         description=description,
         metadata={} if metadata is None else metadata,
     )
+    _refuse_incomplete(release)
     validate_or_refuse(release)
     release.save()
     record_event(
@@ -127,6 +140,7 @@ def release_update(*, release: Release, user, **changes) -> Release:
     old, new = changed_values(before, snapshot(release, EDITABLE_FIELDS))
     if not new:
         return release
+    _refuse_incomplete(release)
     validate_or_refuse(release)
     release.save()
     record_event(
@@ -240,6 +254,7 @@ def release_clone(*, release: Release, user, name: str | None = None, version_nu
         metadata=release.metadata,
         cloned_from=release,
     )
+    _refuse_incomplete(clone)
     validate_or_refuse(clone)
     clone.save()
     templates = StepTemplate.objects.filter(release=release).order_by("category", "order_index")

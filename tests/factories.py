@@ -1,5 +1,7 @@
 """factory-boy factories for every model. They build rows directly: tests of rules go through the services."""
 
+import datetime
+
 import factory
 from factory.django import DjangoModelFactory
 
@@ -35,6 +37,7 @@ class ReleaseFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"v1.{n}.0")
     type = "release"
     version_number = factory.LazyAttribute(lambda o: o.name)
+    release_date = factory.LazyFunction(datetime.date.today)
 
 
 class StepTemplateFactory(DjangoModelFactory):

@@ -37,10 +37,22 @@
       panel.hidden = true; panel.innerHTML = "";
       document.querySelectorAll(".cell.selected").forEach(function (cell) { cell.classList.remove("selected"); });
     }
+    var dismiss = event.target.closest("[data-dismiss-message]");
+    if (dismiss) dismiss.closest(".message").remove();
     if (event.target.closest("[data-close-dialog]")) {
       document.getElementById("dialog").close();
     }
   });
+
+  // Successes and notices fade away after a while so they never cover the page; errors stay until dismissed.
+  function fadeMessages() {
+    document.querySelectorAll("#messages .message:not(.error):not([data-fading])").forEach(function (message) {
+      message.dataset.fading = "true";
+      setTimeout(function () { message.remove(); }, 6000);
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", fadeMessages);
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
@@ -49,5 +61,5 @@
     initSortables(document);
   });
 
-  document.addEventListener("DOMContentLoaded", function () { initSortables(document); });
+  document.addEventListener("DOMContentLoaded", function () { initSortables(document); fadeMessages(); });
 })();

@@ -1,5 +1,7 @@
 """Release lifecycle (FR-001..FR-005), activation (FR-003, BR-R01) and who a release covers."""
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -14,9 +16,11 @@ from releases.services import (
     CUSTOMERS_NOT_ELIGIBLE,
     NOTHING_TO_ADD,
     RELEASE_ARCHIVED,
+    RELEASE_DATE_REQUIRED,
     RELEASE_NOT_ACTIVE,
     SELECTION_EMPTY,
     TRANSITION_REFUSED,
+    VERSION_NUMBER_REQUIRED,
     release_activate,
     release_add_customers,
     release_archive,
@@ -42,16 +46,22 @@ def _state():
 
 
 def test_fr_001_create_release_is_a_draft_with_history(user):
-    release = release_create(user=user, name=" v2.5.0 ", type="release", version_number="v2.5.0")
+    release = release_create(
+        user=user, name=" v2.5.0 ", type="release", version_number="v2.5.0", release_date=date(2024, 1, 15)
+    )
     assert release.status == ReleaseStatus.DRAFT
     assert release.name == "v2.5.0"
     event = Event.objects.get(release=release)
     assert (event.action, event.actor_name) == (EventAction.RELEASE_CREATED, "rm")
 
 
-def test_fr_001_release_type_needs_version_number(user):
-    with pytest.raises(DomainError, match="needs a version number"):
-        release_create(user=user, name="Spring release", type="release")
+def test_fr_001_release_type_needs_version_number_and_date(user):
+    with pytest.raises(DomainError) as refused:
+        release_create(user=user, name="Spring release", type="release", release_date=date(2024, 1, 15))
+    assert (refused.value.message, refused.value.field) == (VERSION_NUMBER_REQUIRED, "version_number")
+    with pytest.raises(DomainError) as refused:
+        release_create(user=user, name="Spring release", type="release", version_number="v2.5.0")
+    assert (refused.value.message, refused.value.field) == (RELEASE_DATE_REQUIRED, "release_date")
     assert not Release.objects.exists()
     hotfix = release_create(user=user, name="Hotfix 2024-1", type="hotfix")
     assert hotfix.version_number == ""
