@@ -34,10 +34,15 @@ class SoftDeleteModel(models.Model):
         return self.deleted_at is not None
 
 
-def validate_or_refuse(instance: models.Model, *, exclude: list[str] | None = None) -> None:
-    """Run the model's field validators and database constraints; refuse with a DomainError naming the field."""
+def validate_or_refuse(instance: models.Model, *, fields: list[str] | tuple[str, ...] | None = None) -> None:
+    """Run the model's field validators and database constraints; refuse with a DomainError naming the field.
+
+    With `fields`, only those fields' validators run (a change of a step's notes need not re-check its foreign
+    keys and constraints, which costs a query each).
+    """
+    exclude = None if fields is None else [f.name for f in instance._meta.fields if f.name not in fields]
     try:
-        instance.full_clean(exclude=exclude)
+        instance.full_clean(exclude=exclude, validate_unique=fields is None, validate_constraints=fields is None)
     except ValidationError as error:
         errors = {field: [str(message) for message in messages] for field, messages in error.message_dict.items()}
         field, messages = next(iter(errors.items()))

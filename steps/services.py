@@ -409,7 +409,7 @@ def customer_step_override(*, step: CustomerStep, user, content: str) -> Custome
     before = {"content": step.content, "is_overridden": step.is_overridden}
     step.content = content
     step.is_overridden = True
-    validate_or_refuse(step)
+    validate_or_refuse(step, fields=["content"])
     step.save(update_fields=["content", "is_overridden", "updated_at"])
     record_event(
         action=EventAction.STEP_OVERRIDDEN,
@@ -576,7 +576,7 @@ def customer_step_edit_custom(*, step: CustomerStep, user, **changes) -> Custome
     if not new:
         return step
     _refuse_blank_content(step.content)
-    validate_or_refuse(step)
+    validate_or_refuse(step, fields=list(new))
     step.save(update_fields=[*new, "updated_at"])
     record_event(
         action=EventAction.STEP_CUSTOM_EDITED,
@@ -690,7 +690,7 @@ def customer_step_update_notes(*, step: CustomerStep, user, notes: str) -> Custo
         return step
     before = {"notes": step.notes}
     step.notes = notes
-    validate_or_refuse(step)
+    validate_or_refuse(step, fields=["notes"])
     step.save(update_fields=["notes", "updated_at"])
     record_event(
         action=EventAction.STEP_NOTES_CHANGED,

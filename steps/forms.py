@@ -1,0 +1,116 @@
+"""The shape of input on the step screens. Business refusals (a skip without a reason, a done step's locked content,
+an empty script…) come from steps.services and are shown on these forms with core.forms.add_domain_error."""
+
+from django import forms
+
+from steps.choices import Position, StepCategory, StepStatus, StepType
+
+CODE_WIDGET_ATTRS = {"class": "code", "rows": 12, "spellcheck": "false", "autocomplete": "off"}
+
+
+class ContentField(forms.CharField):
+    """A script, query or instructions, kept exactly as typed — except the CRLF line ends browsers send for a
+    textarea, which become LF: a bash script with CR in it fails in the terminal."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("required", False)  # an empty script is refused by the service, with its message
+        kwargs.setdefault("widget", forms.Textarea(attrs=CODE_WIDGET_ATTRS))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
+class MatrixFilterForm(forms.Form):
+    """The matrix's tab and filters (FR-007): category, one cluster, one status."""
+
+    category = forms.ChoiceField(choices=StepCategory.choices, required=False, widget=forms.HiddenInput)
+    cluster = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Cluster")
+    status = forms.ChoiceField(choices=[("", "All Status"), *StepStatus.choices], required=False, label="Status")
+
+    def __init__(self, *args, clusters, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clusters = {cluster.pk: cluster for cluster in clusters}
+        self.fields["cluster"].choices = [("", "All Clusters"), *((c.pk, c.name) for c in clusters)]
+
+    def filters(self) -> dict:
+        """The category, cluster and status to show; what did not validate is left unfiltered."""
+        data = {}
+        if self.is_bound:
+            self.is_valid()  # cleaned_data keeps the fields that validated
+            data = self.cleaned_data
+        return {
+            "category": data.get("category") or StepCategory.DEPLOY,
+            "cluster": self.clusters.get(data.get("cluster")),
+            "status": data.get("status") or None,
+        }
+
+
+class NotesForm(forms.Form):
+    """Execution notes, saved on their own or with Mark as Done / Revert (FET-001)."""
+
+    notes = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Enter execution notes..."}),
+    )
+
+
+class SkipForm(forms.Form):
+    """Why a step is skipped; the service refuses a blank reason (BR-S03)."""
+
+    reason = forms.CharField(
+        required=False,
+        label="Reason for skipping (required)",
+        widget=forms.Textarea(attrs={"rows": 2, "aria-required": "true", "placeholder": "Why is this step skipped?"}),
+    )
+
+
+class OverrideForm(forms.Form):
+    """This customer's own content for a template step (FCS-002)."""
+
+    content = ContentField(label="Content for this customer")
+
+
+class CustomStepEditForm(forms.Form):
+    """A custom step's name, type, content and description."""
+
+    name = forms.CharField(max_length=200, label="Step Name")
+    type = forms.ChoiceField(choices=StepType.choices, label="Type")
+    content = ContentField(label="Content")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Description")
+
+
+class CustomStepAddForm(CustomStepEditForm):
+    """A step for one customer (spec §5.8): where it goes among the customer's steps, and whether it becomes a
+    template step for every customer instead (BR-S06)."""
+
+    category = forms.ChoiceField(choices=StepCategory.choices, label="Category")
+    relative_to = forms.ChoiceField(required=False, label="Insert Position")
+    add_to_template = forms.BooleanField(required=False, label="Add to template (apply to all customers)")
+
+    field_order = ("name", "category", "type", "content", "description", "relative_to", "add_to_template")
+
+    def __init__(self, *args, steps_by_category: dict[str, list], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.steps = {step.pk: step for steps in steps_by_category.values() for step in steps}
+        choices = [("", "At the end of the category")]
+        for category, steps in steps_by_category.items():
+            options = []
+            for step in steps:
+                options += [
+                    (f"{Position.BEFORE}:{step.pk}", f"Before «{step.name}»"),
+                    (f"{Position.AFTER}:{step.pk}", f"After «{step.name}»"),
+                ]
+            if options:
+                choices.append((StepCategory(category).label, options))
+        self.fields["relative_to"].choices = choices
+
+    def clean_relative_to(self) -> tuple[str | None, object]:
+        """(position, step) from "before:<id>" / "after:<id>", or (None, None) for the end of the category."""
+        value = self.cleaned_data["relative_to"]
+        if not value:
+            return None, None
+        position, pk = value.split(":")
+        return position, self.steps[int(pk)]

@@ -1,0 +1,279 @@
+"""Reading customer steps for the step screens: the release matrix (FV-003), one customer's steps (FV-004), one
+template step across customers (FV-005) and one step for the side panel (FV-007). Each reads a fixed number of
+queries, whatever the number of customers and steps."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from django.db.models import Count, F, QuerySet
+
+from clusters.models import Cluster
+from customers.models import Customer
+from releases.choices import ReleaseStatus
+from releases.selectors import ReleaseProgress, release_progress
+from steps.choices import StepCategory, StepStatus
+from steps.models import STEP_ORDER, CustomerStep, StepTemplate
+from steps.services import STEP_TRANSITIONS
+
+# Steps placed before the first template step (anchor NULL) sort before every template step.
+BEFORE_FIRST_TEMPLATE = -1
+# The only columns the matrix reads from the customer steps (4000 of them for 200 customers by 20 steps).
+MATRIX_STEP_COLUMNS = (
+    "id",
+    "customer_id",
+    "template_id",
+    "anchor_id",
+    "anchor_offset",
+    "name",
+    "category",
+    "status",
+    "is_custom",
+    "is_overridden",
+)
+
+
+# --- the side panel ---------------------------------------------------------------------------------------------
+
+
+def customer_steps_for_screens() -> QuerySet[CustomerStep]:
+    """Customer steps, removed ones included (history links to them), with the release, customer, cluster,
+    template step and executor the step screens show."""
+    return CustomerStep.all_objects.select_related("release", "customer__cluster", "template", "executed_by")
+
+
+@dataclass(frozen=True)
+class StepActions:
+    """What the screens offer for one step: the source-type actions of spec §5.7 and the status transitions of
+    steps.services.STEP_TRANSITIONS. The services still decide; this only keeps refused buttons off the screen."""
+
+    source: str  # "template", "overridden" or "custom" (spec §5.7, "Actions by Source Type")
+    editable: bool  # the release is active, the customer not archived and the step not removed
+    content_locked: bool  # done: no override or edit, revert first (BR-R03)
+    mark_done: bool
+    skip: bool
+    revert: bool
+    reopen: bool
+    override: bool
+    view_original: bool
+    reset: bool
+    edit: bool
+    delete: bool
+
+
+def step_actions(step: CustomerStep) -> StepActions:
+    """The actions a step offers now. Needs `step.release` and `step.customer` loaded."""
+    if step.is_custom:
+        source = "custom"
+    elif step.is_overridden:
+        source = "overridden"
+    else:
+        source = "template"
+    editable = step.release.status == ReleaseStatus.ACTIVE and not step.customer.is_deleted and not step.is_deleted
+    moves = STEP_TRANSITIONS[step.status] if editable else {}
+    locked = step.status == StepStatus.DONE
+    changeable = editable and not locked
+    return StepActions(
+        source=source,
+        editable=editable,
+        content_locked=locked,
+        mark_done="mark_done" in moves,
+        skip="skip" in moves,
+        revert="revert" in moves,
+        reopen="reopen" in moves,
+        override=changeable and source == "template",
+        view_original=source == "overridden",
+        reset=changeable and source == "overridden" and not step.is_detached,
+        edit=changeable and source == "custom",
+        delete=changeable and source == "custom",
+    )
+
+
+# --- the release matrix -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class MatrixRow:
+    """One row of the matrix: a template step (a cell for every customer), or a custom or detached step that only
+    some customers have (cells for them only)."""
+
+    name: str
+    sort_key: tuple
+    template: StepTemplate | None = None
+    number: int | None = None
+    is_custom: bool = False
+    is_detached: bool = False
+    steps: dict[int, CustomerStep] = field(default_factory=dict)  # customer id → its step in this row
+
+
+@dataclass
+class ClusterTable:
+    """The matrix of one cluster (BR-C03): its customers as columns, steps as rows with one cell per customer."""
+
+    cluster: Cluster
+    customers: list[Customer]
+    rows: list[tuple[MatrixRow, list[CustomerStep | None]]]
+    progress: float | None
+
+
+@dataclass
+class Matrix:
+    """The release matrix of one category (FV-003): one table per cluster, with progress (spec §8.2)."""
+
+    category: str
+    tables: list[ClusterTable]
+    progress: ReleaseProgress
+    status: str | None
+
+    @property
+    def customer_count(self) -> int:
+        return sum(len(table.customers) for table in self.tables)
+
+
+def clusters_of_release(release) -> QuerySet[Cluster]:
+    """The clusters of the release's customers that are not archived, by name: the matrix's cluster filter."""
+    return (
+        Cluster.all_objects.filter(customers__enrollments__release=release, customers__deleted_at__isnull=True)
+        .distinct()
+        .order_by("name", "pk")
+    )
+
+
+def _matrix_rows(templates: list[StepTemplate], steps) -> list[MatrixRow]:
+    """Template steps in order, with each custom or detached step after the step it follows (STEP_ORDER)."""
+    by_template = {
+        template.pk: MatrixRow(name=template.name, sort_key=(template.order_index, 0, 0), template=template, number=n)
+        for n, template in enumerate(templates, start=1)
+    }
+    extra: dict[tuple, MatrixRow] = {}
+    for step in steps:
+        if not step.is_custom and step.template_id == step.anchor_id and step.template_id in by_template:
+            by_template[step.template_id].steps[step.customer_id] = step
+            continue
+        anchor_order = BEFORE_FIRST_TEMPLATE if step.anchor_order is None else step.anchor_order
+        sort_key = (anchor_order, step.anchor_offset, step.pk)
+        # The same custom step added to several customers at the same place shares one row; a detached step shares
+        # the row of the template step it came from.
+        key = (
+            ("custom", step.anchor_id, step.anchor_offset, step.name)
+            if step.is_custom
+            else ("detached", step.template_id)
+        )
+        row = extra.get(key)
+        if row is None:
+            row = extra[key] = MatrixRow(
+                name=step.name, sort_key=sort_key, is_custom=step.is_custom, is_detached=not step.is_custom
+            )
+        row.sort_key = min(row.sort_key, sort_key)
+        row.steps[step.customer_id] = step
+    return sorted([*by_template.values(), *extra.values()], key=lambda row: row.sort_key)
+
+
+def release_matrix(release, *, category: str, cluster: Cluster | None = None, status: str | None = None) -> Matrix:
+    """The matrix of one category of a release, for every customer of the release (or of one cluster).
+
+    With a status, only rows where some cell of the cluster has that status stay; the other cells of those rows
+    are marked `dimmed`. Five queries: customers, template steps, customer steps and the progress (two).
+    """
+    customers = Customer.objects.filter(enrollments__release=release).select_related("cluster")
+    steps = CustomerStep.objects.filter(release=release, category=category, customer__deleted_at__isnull=True)
+    if cluster is not None:
+        customers = customers.filter(cluster=cluster)
+        steps = steps.filter(customer__cluster=cluster)
+    customers = list(customers.order_by("cluster__name", "cluster_id", "name", "pk"))
+    templates = list(StepTemplate.objects.filter(release=release, category=category).order_by("order_index", "pk"))
+    steps = list(steps.only(*MATRIX_STEP_COLUMNS).annotate(anchor_order=F("anchor__order_index")).order_by(*STEP_ORDER))
+    progress = release_progress(release)
+
+    by_id = {customer.pk: customer for customer in customers}
+    for customer in customers:
+        customer.counts = progress.customer(customer.pk, category)
+        customer.progress = progress.customer_percent(customer.pk, category)
+    for step in steps:
+        step.customer = by_id[step.customer_id]
+        step.dimmed = bool(status) and step.status != status
+    rows = _matrix_rows(templates, steps)
+
+    tables = []
+    for cluster_id, members in groupby(customers, key=lambda customer: customer.cluster_id):
+        members = list(members)
+        table_rows = []
+        for row in rows:
+            cells = [row.steps.get(customer.pk) for customer in members]
+            present = [cell for cell in cells if cell is not None]
+            if status and not any(cell.status == status for cell in present):
+                continue
+            if row.template is None and not present:
+                continue
+            table_rows.append((row, cells))
+        tables.append(
+            ClusterTable(
+                cluster=members[0].cluster,
+                customers=members,
+                rows=table_rows,
+                progress=progress.cluster_percent(cluster_id, category),
+            )
+        )
+    return Matrix(category=category, tables=tables, progress=progress, status=status or None)
+
+
+# --- one customer's steps ---------------------------------------------------------------------------------------
+
+
+def steps_of_customer(release, customer: Customer) -> dict[str, list[CustomerStep]]:
+    """A customer's steps in a release, per category in execution order (STEP_ORDER), each with `.actions`."""
+    by_category: dict[str, list[CustomerStep]] = {category: [] for category in StepCategory.values}
+    steps = (
+        CustomerStep.objects.filter(release=release, customer=customer)
+        .select_related("template", "executed_by")
+        .order_by(*STEP_ORDER)
+    )
+    for step in steps:
+        step.release = release
+        step.customer = customer
+        step.actions = step_actions(step)
+        by_category[step.category].append(step)
+    return by_category
+
+
+# --- one template step across customers -------------------------------------------------------------------------
+
+
+@dataclass
+class TemplateStepStatus:
+    """One template step's customer steps, grouped by cluster, with how many are in each status."""
+
+    groups: list[tuple[Cluster, list[CustomerStep]]]
+    counts: Counter
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def template_step_counts(template_step: StepTemplate) -> Counter:
+    """How many customer steps of a template step (customers not archived) are in each status: one query."""
+    rows = (
+        CustomerStep.objects.filter(template=template_step, customer__deleted_at__isnull=True)
+        .values("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return Counter({row["status"]: row["count"] for row in rows})
+
+
+def template_step_across_customers(template_step: StepTemplate) -> TemplateStepStatus:
+    """Every current customer's step for one template step (FV-005), by cluster then customer, each with `.actions`."""
+    steps = list(
+        CustomerStep.objects.filter(template=template_step, customer__deleted_at__isnull=True)
+        .select_related("customer__cluster", "executed_by")
+        .order_by("customer__cluster__name", "customer__cluster_id", "customer__name", "pk")
+    )
+    for step in steps:
+        step.release = template_step.release
+        step.actions = step_actions(step)
+    groups = [
+        (members[0].customer.cluster, members)
+        for members in (list(group) for _, group in groupby(steps, key=lambda step: step.customer.cluster_id))
+    ]
+    return TemplateStepStatus(groups=groups, counts=Counter(step.status for step in steps))

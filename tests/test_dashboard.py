@@ -1,0 +1,59 @@
+"""The dashboard (FV-001) and the login every page needs."""
+
+import pytest
+from django.urls import reverse
+
+from releases.services import release_activate
+from steps.models import CustomerStep
+from steps.services import customer_step_mark_done, customer_step_skip
+from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_a_login(client):
+    response = client.get(reverse("dashboard:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_logs_in(client, user):
+    response = client.post(reverse("login"), {"username": "rm", "password": "rollcall-test-pw"})
+    assert response.status_code == 302
+    assert client.get(reverse("dashboard:dashboard")).status_code == 200
+
+
+def test_fv_001_dashboard_shows_releases_clusters_stats_and_activity(client, world):
+    release_activate(release=world.release, user=world.user)
+    step = CustomerStep.objects.get(customer=world.customers["customer-a"], template=world.templates[1])
+    customer_step_mark_done(step=step, user=world.user)
+    other = CustomerStep.objects.get(customer=world.customers["customer-b"], template=world.templates[2])
+    customer_step_skip(step=other, user=world.user, reason="no API")
+    client.force_login(world.user)
+
+    page = client.get(reverse("dashboard:dashboard")).content.decode()
+
+    assert "v2.5.0" in page
+    assert reverse("steps:matrix", args=[world.release.pk]) in page
+    assert "prod-us</a>" in page and "(3)" in page
+    assert '<dd data-stat="done">1</dd>' in page
+    assert '<dd data-stat="skipped">1</dd>' in page
+    assert '<dd data-stat="pending">16</dd>' in page
+    # Recent activity names the release, the customer with cluster and namespace, and links to the step.
+    assert "customer-a (prod-us/cust-a-prod)" in page
+    assert reverse("steps:step_detail", args=[step.pk]) in page
+    assert "Marked as Done" in page and "by rm" in page
+
+
+@pytest.mark.parametrize("customers", [10, 200])
+def test_fv_001_dashboard_queries_do_not_grow_with_customers(client, user, customers, django_assert_max_num_queries):
+    cluster = ClusterFactory()
+    CustomerFactory.create_batch(customers, cluster=cluster)
+    for _ in range(3):
+        release = ReleaseFactory()
+        StepTemplateFactory.create_batch(5, release=release)
+        release_activate(release=release, user=user)
+    client.force_login(user)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("dashboard:dashboard"))
+    assert response.status_code == 200
