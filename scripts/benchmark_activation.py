@@ -4,6 +4,7 @@ Run with `make benchmark` (or `python scripts/benchmark_activation.py [customers
 the number of queries of the activation itself; the set-up is not timed.
 """
 
+import datetime
 import os
 import sys
 import tempfile
@@ -35,7 +36,9 @@ def main(customers: int = 500, steps: int = 40) -> None:
     Customer.objects.bulk_create(
         Customer(cluster=clusters[n % 5], name=f"customer-{n}", namespace=f"cust-{n}-prod") for n in range(customers)
     )
-    release = release_create(user=None, name="bench", type="release", version_number="v1")
+    release = release_create(
+        user=None, name="bench", type="release", version_number="v1", release_date=datetime.date(2024, 1, 15)
+    )
     StepTemplate.objects.bulk_create(
         StepTemplate(
             release=release,
