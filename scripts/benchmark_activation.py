@@ -57,8 +57,6 @@ def main(customers: int = 500, steps: int = 40) -> None:
     created = CustomerStep.objects.filter(release=release).count()
     print(f"activated for {customers} customers x {steps} steps: {created} customer steps (+ as many history events)")
     print(f"time {elapsed * 1000:.0f} ms, {len(queries)} queries")
-    for q in queries.captured_queries:
-        print(q["time"], q["sql"][:100])
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("ROLLCALL_CHROMIUM", "/usr/lib/chromium/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
@@ -52,3 +53,30 @@ def logged_in(page, live_server, django_user_model):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/")
     return page
+
+
+@pytest.fixture
+def accept_confirms(logged_in):
+    """The logged-in page, answering OK to every confirmation (hx-confirm asks with window.confirm)."""
+    logged_in.on("dialog", lambda dialog: dialog.accept())
+    return logged_in
+
+
+@pytest.fixture
+def add_template_step():
+    """Add a template step from the release page, through its "+ Add Step" dialog, as a user does."""
+
+    def add(page, *, category: str, name: str, type: str, content: str) -> None:
+        section = page.locator("section", has=page.get_by_role("heading", name=f"{category} Steps", exact=True))
+        section.get_by_role("link", name="+ Add Step").click()
+        dialog = page.locator("#dialog")
+        expect(dialog.get_by_role("heading", name="Add template step")).to_be_visible()
+        dialog.get_by_role("textbox", name="Name", exact=True).fill(name)
+        dialog.get_by_label("Type").select_option(label=type)
+        dialog.get_by_label("Content").fill(content)
+        dialog.get_by_role("button", name="Add Step").click()
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#messages")).to_contain_text(f"Template step {name} added.")
+        expect(section.locator(".steps .name", has_text=name)).to_be_visible()
+
+    return add
