@@ -16,3 +16,11 @@ class DomainError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class StepChangedError(DomainError):
+    """Someone else changed the step after the person acting last saw it; `step` is its current state."""
+
+    def __init__(self, message: str, *, step):
+        super().__init__(message)
+        self.step = step

@@ -93,6 +93,8 @@ class CustomerStep(SoftDeleteModel):
     notes = models.TextField(blank=True)
     is_custom = models.BooleanField(default=False, editable=False)
     is_overridden = models.BooleanField(default=False, editable=False)
+    # Incremented by every change: a form or action that carries the version it saw is refused when it is stale.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

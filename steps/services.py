@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
-from core.errors import DomainError
+from core.errors import DomainError, StepChangedError
 from core.models import validate_or_refuse
 from customers.models import Customer
 from history.choices import EventAction
@@ -45,6 +45,7 @@ RELEASE_ARCHIVED = "Release {release} is archived; it can no longer change."
 CUSTOMER_ARCHIVED = "Customer {customer} is archived; restore it before changing its steps."
 CUSTOMER_NOT_IN_RELEASE = "Customer {customer} is not in release {release}."
 STEP_REMOVED = "This step was removed."
+STEP_CHANGED = "This step was changed by {actor} at {when}; here is its current state."
 TEMPLATE_STEP_REMOVED = "This template step was deleted."
 NOTHING_PENDING = "{customer} has no pending {category} steps in release {release}."
 POSITION_STEP_MISMATCH = "Insert the step next to a step of the same customer, release and category."
@@ -82,8 +83,12 @@ def _refuse_unknown_category(category: str) -> None:
         raise DomainError(UNKNOWN_CATEGORY.format(category=category), field="category")
 
 
-def _locked_step(step: CustomerStep) -> CustomerStep:
-    """The step, re-read under a row lock, in an active release, for a customer that is not archived."""
+def _locked_step(step: CustomerStep, expected_version: int | None = None) -> CustomerStep:
+    """The step, re-read under a row lock, in an active release, for a customer that is not archived.
+
+    With `expected_version` (the version the person saw), a step changed by someone else since then is refused
+    with who changed it and when, instead of being silently overwritten (optimistic versioning).
+    """
     try:
         step = (
             CustomerStep.objects.select_for_update(of=("self",))
@@ -92,10 +97,25 @@ def _locked_step(step: CustomerStep) -> CustomerStep:
         )
     except CustomerStep.DoesNotExist as error:
         raise DomainError(STEP_REMOVED) from error
+    if expected_version is not None and str(expected_version) != str(step.version):
+        last = step.events.order_by("-occurred_at", "-id").first()
+        raise StepChangedError(
+            STEP_CHANGED.format(
+                actor=last.actor_name if last else "someone",
+                when=timezone.localtime(last.occurred_at).strftime("%Y-%m-%d %H:%M:%S") if last else "just now",
+            ),
+            step=step,
+        )
     _refuse_inactive(step.release)
     if step.customer.is_deleted:
         raise DomainError(CUSTOMER_ARCHIVED.format(customer=step.customer.name))
     return step
+
+
+def _save_step(step: CustomerStep, fields: list[str]) -> None:
+    """Write the changed fields of a locked step with a new version, so that stale forms are detected."""
+    step.version += 1
+    step.save(update_fields=[*fields, "version", "updated_at"])
 
 
 def _locked_template(template_step: StepTemplate) -> StepTemplate:
@@ -153,9 +173,9 @@ def materialize_template_steps(
         cursor.execute(
             f"INSERT INTO {steps_table} (release_id, customer_id, template_id, anchor_id, anchor_offset, name, "
             "category, type, content, description, status, skip_reason, notes, is_custom, is_overridden, "
-            "created_at, updated_at) "
+            "version, created_at, updated_at) "
             "SELECT t.release_id, c.id, t.id, t.id, 0, t.name, t.category, t.type, t.content, t.description, "
-            "%s, '', '', %s, %s, %s, %s "
+            "%s, '', '', %s, %s, 1, %s, %s "
             f"FROM {StepTemplate._meta.db_table} t, {Customer._meta.db_table} c "
             f"WHERE t.id IN ({templates_sql}) AND c.id IN ({customers_sql}) AND NOT EXISTS "
             f"(SELECT 1 FROM {steps_table} x WHERE x.customer_id = c.id AND x.template_id = t.id)",
@@ -280,7 +300,7 @@ def template_step_update(*, template_step: StepTemplate, user, **changes) -> Ste
             before={field: old[field] for field in propagated},
             after=propagated,
         )
-        followers.update(**propagated, updated_at=when)
+        followers.update(**propagated, version=F("version") + 1, updated_at=when)
     return template_step
 
 
@@ -318,7 +338,7 @@ def template_step_delete(*, template_step: StepTemplate, user) -> StepTemplate:
     when = timezone.now()
     removable = CustomerStep.objects.filter(template=template_step, status=StepStatus.PENDING, is_overridden=False)
     removed = record_step_events(action=EventAction.STEP_REMOVED_WITH_TEMPLATE, steps=removable, user=user, when=when)
-    removable.update(deleted_at=when, updated_at=when)
+    removable.update(deleted_at=when, version=F("version") + 1, updated_at=when)
     kept = CustomerStep.objects.filter(template=template_step)
     kept_count = record_step_events(action=EventAction.STEP_DETACHED, steps=kept, user=user, when=when)
 
@@ -396,10 +416,12 @@ def template_steps_reorder(*, release, category: str, ordered_ids: list[int], us
 
 
 @transaction.atomic
-def customer_step_override(*, step: CustomerStep, user, content: str) -> CustomerStep:
+def customer_step_override(
+    *, step: CustomerStep, user, content: str, expected_version: int | None = None
+) -> CustomerStep:
     """Give one customer its own content for a template step (FCS-002), even after activation. The link to the
     template stays (BR-S02) and later template edits no longer reach it (BR-S08)."""
-    step = _locked_step(step)
+    step = _locked_step(step, expected_version)
     if step.is_custom:
         raise DomainError(CUSTOM_NOT_OVERRIDDEN.format(step=step.name), field="content")
     _refuse_locked_content(step)
@@ -410,7 +432,7 @@ def customer_step_override(*, step: CustomerStep, user, content: str) -> Custome
     step.content = content
     step.is_overridden = True
     validate_or_refuse(step, fields=["content"])
-    step.save(update_fields=["content", "is_overridden", "updated_at"])
+    _save_step(step, ["content", "is_overridden"])
     record_event(
         action=EventAction.STEP_OVERRIDDEN,
         user=user,
@@ -423,9 +445,9 @@ def customer_step_override(*, step: CustomerStep, user, content: str) -> Custome
 
 
 @transaction.atomic
-def customer_step_reset_to_template(*, step: CustomerStep, user) -> CustomerStep:
+def customer_step_reset_to_template(*, step: CustomerStep, user, expected_version: int | None = None) -> CustomerStep:
     """Drop a customer's override and take the template step's current content again (FCS-005)."""
-    step = _locked_step(step)
+    step = _locked_step(step, expected_version)
     if not step.is_overridden:
         raise DomainError(NOT_OVERRIDDEN.format(step=step.name, customer=step.customer.name))
     _refuse_locked_content(step)
@@ -437,7 +459,7 @@ def customer_step_reset_to_template(*, step: CustomerStep, user) -> CustomerStep
     for field in PROPAGATED_FIELDS:
         setattr(step, field, getattr(template, field))
     step.is_overridden = False
-    step.save(update_fields=[*fields, "updated_at"])
+    _save_step(step, list(fields))
     old, new = changed_values(before, snapshot(step, fields))
     record_event(
         action=EventAction.STEP_RESET,
@@ -560,12 +582,14 @@ def customer_step_add_custom(
 
 
 @transaction.atomic
-def customer_step_edit_custom(*, step: CustomerStep, user, **changes) -> CustomerStep:
+def customer_step_edit_custom(
+    *, step: CustomerStep, user, expected_version: int | None = None, **changes
+) -> CustomerStep:
     """Edit a custom step's name, type, content or description; a done step's content stays locked."""
     unknown = set(changes) - set(CUSTOM_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
-    step = _locked_step(step)
+    step = _locked_step(step, expected_version)
     if not step.is_custom:
         raise DomainError(NOT_CUSTOM.format(step=step.name, verb="edited this way"))
     _refuse_locked_content(step)
@@ -577,7 +601,7 @@ def customer_step_edit_custom(*, step: CustomerStep, user, **changes) -> Custome
         return step
     _refuse_blank_content(step.content)
     validate_or_refuse(step, fields=list(new))
-    step.save(update_fields=[*new, "updated_at"])
+    _save_step(step, list(new))
     record_event(
         action=EventAction.STEP_CUSTOM_EDITED,
         user=user,
@@ -590,16 +614,16 @@ def customer_step_edit_custom(*, step: CustomerStep, user, **changes) -> Custome
 
 
 @transaction.atomic
-def customer_step_remove_custom(*, step: CustomerStep, user) -> CustomerStep:
+def customer_step_remove_custom(*, step: CustomerStep, user, expected_version: int | None = None) -> CustomerStep:
     """Remove a custom step (FCS-006). Template steps cannot be removed per customer (skip them instead), and a
     done step is never lost: revert it first."""
-    step = _locked_step(step)
+    step = _locked_step(step, expected_version)
     if not step.is_custom:
         raise DomainError(NOT_CUSTOM.format(step=step.name, verb="removed; skip it instead"))
     if step.status == StepStatus.DONE:
         raise DomainError(CONTENT_LOCKED.format(step=step.name, customer=step.customer.name))
     step.deleted_at = timezone.now()
-    step.save(update_fields=["deleted_at", "updated_at"])
+    _save_step(step, ["deleted_at"])
     record_event(
         action=EventAction.STEP_CUSTOM_REMOVED,
         user=user,
@@ -620,7 +644,7 @@ def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes
     step.status = target
     step.executed_at = timezone.now() if target != StepStatus.PENDING else None
     step.executed_by = user if target != StepStatus.PENDING else None
-    changed = ["status", "executed_at", "executed_by", "updated_at"]
+    changed = ["status", "executed_at", "executed_by"]
     if notes is not None and notes != step.notes:
         before["notes"], after["notes"] = step.notes, notes
         step.notes = notes
@@ -629,7 +653,7 @@ def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes
         before[field], after[field] = getattr(step, field), value
         setattr(step, field, value)
         changed.append(field)
-    step.save(update_fields=changed)
+    _save_step(step, changed)
     record_event(
         action=event,
         user=user,
@@ -643,34 +667,48 @@ def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes
 
 
 @transaction.atomic
-def customer_step_mark_done(*, step: CustomerStep, user, notes: str | None = None) -> CustomerStep:
+def customer_step_mark_done(
+    *, step: CustomerStep, user, notes: str | None = None, expected_version: int | None = None
+) -> CustomerStep:
     """Mark a pending or reverted step done, with optional execution notes (FET-001)."""
-    return _execute(_locked_step(step), action="mark_done", event=EventAction.STEP_DONE, user=user, notes=notes)
+    return _execute(
+        _locked_step(step, expected_version), action="mark_done", event=EventAction.STEP_DONE, user=user, notes=notes
+    )
 
 
 @transaction.atomic
-def customer_step_skip(*, step: CustomerStep, user, reason: str) -> CustomerStep:
+def customer_step_skip(*, step: CustomerStep, user, reason: str, expected_version: int | None = None) -> CustomerStep:
     """Skip a step; the reason is mandatory and cannot be blank (FET-003, FCS-004, BR-S03)."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(SKIP_REASON_REQUIRED, field="reason")
-    return _execute(_locked_step(step), action="skip", event=EventAction.STEP_SKIPPED, user=user, skip_reason=reason)
+    return _execute(
+        _locked_step(step, expected_version),
+        action="skip",
+        event=EventAction.STEP_SKIPPED,
+        user=user,
+        skip_reason=reason,
+    )
 
 
 @transaction.atomic
-def customer_step_revert(*, step: CustomerStep, user, notes: str | None = None) -> CustomerStep:
+def customer_step_revert(
+    *, step: CustomerStep, user, notes: str | None = None, expected_version: int | None = None
+) -> CustomerStep:
     """Revert a done step (FET-002): it becomes `reverted` and needs doing again; its history stays (BR-R04)."""
-    return _execute(_locked_step(step), action="revert", event=EventAction.STEP_REVERTED, user=user, notes=notes)
+    return _execute(
+        _locked_step(step, expected_version), action="revert", event=EventAction.STEP_REVERTED, user=user, notes=notes
+    )
 
 
 @transaction.atomic
-def customer_step_reopen(*, step: CustomerStep, user) -> CustomerStep:
+def customer_step_reopen(*, step: CustomerStep, user, expected_version: int | None = None) -> CustomerStep:
     """Undo a skip: the step is pending again and its skip reason is cleared (the history keeps it).
 
     A pending step that is not overridden follows its template step, so it takes the template's current content:
     edits made while it was skipped must not leave a stale script to run.
     """
-    step = _locked_step(step)
+    step = _locked_step(step, expected_version)
     template = step.template
     refreshed = {}
     if template is not None and not template.is_deleted and not step.is_overridden:
@@ -683,15 +721,17 @@ def customer_step_reopen(*, step: CustomerStep, user) -> CustomerStep:
 
 
 @transaction.atomic
-def customer_step_update_notes(*, step: CustomerStep, user, notes: str) -> CustomerStep:
+def customer_step_update_notes(
+    *, step: CustomerStep, user, notes: str, expected_version: int | None = None
+) -> CustomerStep:
     """Change a step's execution notes, whatever its status."""
-    step = _locked_step(step)
+    step = _locked_step(step, expected_version)
     if notes == step.notes:
         return step
     before = {"notes": step.notes}
     step.notes = notes
     validate_or_refuse(step, fields=["notes"])
-    step.save(update_fields=["notes", "updated_at"])
+    _save_step(step, ["notes"])
     record_event(
         action=EventAction.STEP_NOTES_CHANGED,
         user=user,
@@ -727,7 +767,13 @@ def customer_steps_mark_all_done(*, release, customer: Customer, category: str, 
         )
     when = timezone.now()
     steps = CustomerStep.objects.filter(pk__in=pending_ids)
-    changes = {"status": StepStatus.DONE, "executed_at": when, "executed_by": user, "updated_at": when}
+    changes = {
+        "status": StepStatus.DONE,
+        "executed_at": when,
+        "executed_by": user,
+        "version": F("version") + 1,
+        "updated_at": when,
+    }
     if notes is not None:
         changes["notes"] = notes
     steps.update(**changes)
