@@ -1,8 +1,10 @@
-"""Rollcall URL configuration: one include per app, Django's login and logout, and the admin."""
+"""Rollcall URL configuration: one include per app, Django's login and logout, the admin and the health check."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from dashboard.views import healthz
 
 urlpatterns = [
     path("", include("dashboard.urls")),
@@ -10,7 +12,9 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("releases/", include("releases.urls")),
     path("", include("steps.urls")),
+    path("audit/", include("history.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -1,11 +1,18 @@
-"""The dashboard: where every active release stands, at a glance."""
+"""The dashboard: where every active release stands, at a glance; and the health check probes call."""
 
-from django.contrib.auth.decorators import login_required
+import logging
+
+from django.contrib.auth.decorators import login_not_required, login_required
+from django.db import DatabaseError, connection
+from django.http import HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_safe
 
 from dashboard.selectors import active_releases_with_progress, clusters_with_customer_counts, step_status_counts
 from history.selectors import recent_events
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -22,3 +29,17 @@ def dashboard(request):
             "events": recent_events(limit=15),
         },
     )
+
+
+@login_not_required
+@require_safe
+@never_cache
+def healthz(request):
+    """Answer "ok" when the database answers a trivial query, 503 otherwise (for load balancers and Docker)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        logger.exception("Health check failed: the database is unreachable.")
+        return HttpResponse("database unavailable", status=503, content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")
