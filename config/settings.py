@@ -6,6 +6,15 @@ ROLLCALL_DATA_DIR   where the default SQLite file lives (default: <project>/data
 DJANGO_DEBUG        1/true/yes to turn debug on (default: off)
 DJANGO_SECRET_KEY   required unless DJANGO_DEBUG is on
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default: 127.0.0.1,localhost)
+DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated origins such as https://rollcall.example.com (default: none)
+DJANGO_SECURE       1 when served over HTTPS behind a proxy that sets X-Forwarded-Proto: secure cookies, HSTS,
+                    redirect to HTTPS (default: off, plain HTTP for local runs and tests)
+DJANGO_SECURE_SSL_REDIRECT   0 to leave the redirect to HTTPS to the proxy (default: on when DJANGO_SECURE)
+DJANGO_SECURE_HSTS_SECONDS   HSTS max-age (default: 31536000 when DJANGO_SECURE)
+DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS  0 to leave subdomains out of HSTS (default: on when DJANGO_SECURE)
+DJANGO_SECURE_HSTS_PRELOAD   1 to ask for the browsers' HSTS preload list (default: off)
+DJANGO_STATIC_ROOT  where collectstatic puts static files (default: <project>/staticfiles)
+DJANGO_LOG_LEVEL    level of the log written to stdout (default: INFO)
 """
 
 import os
@@ -30,6 +39,17 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    """Read a whole-number environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
 DEBUG = env_flag("DJANGO_DEBUG")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -39,6 +59,29 @@ if not SECRET_KEY:
     SECRET_KEY = "rollcall-local-development-only-not-a-secret"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# Django's defaults, stated here because the deployment relies on them.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# Behind TLS: the proxy terminates HTTPS and says so in X-Forwarded-Proto (it must overwrite any value a client
+# sent). Off by default, so that `make serve` and the test suite's live server keep working over plain HTTP.
+if env_flag("DJANGO_SECURE"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_flag("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Health probes call the app directly over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_flag("DJANGO_SECURE_HSTS_PRELOAD")
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a hard-to-undo commitment of the whole domain, an opt-in, not a deployment warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -133,7 +176,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -143,9 +186,14 @@ STORAGES = {
     },
 }
 
+# Everything goes to stdout, once, where gunicorn's access log joins it: Django's own loggers (django.request's
+# errors included) lose their default handlers and pass their records up to the root logger.
+LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "formatters": {"simple": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "simple"}},
+    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
