@@ -8,7 +8,7 @@ PORT ?= 8000
 # The PostgreSQL server the test suite also runs against (trust auth on this machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: serve test test-sqlite test-postgres lint format benchmark clean
+.PHONY: serve test test-sqlite test-postgres lint format benchmark load clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ format: $(BIN)/.installed
 ## benchmark: time the activation of a release for 500 customers x 40 steps on SQLite
 benchmark: $(BIN)/.installed
 	$(BIN)/python scripts/benchmark_activation.py
+
+## load: 50 simulated operators on a 200-customer release, gunicorn on PostgreSQL, 30 s, all on 127.0.0.1
+# (LOAD_DATABASE_URL is dropped and recreated: its name must contain "load")
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_load
+load: $(BIN)/.installed
+	$(BIN)/python scripts/load_test.py --database-url "$(LOAD_DATABASE_URL)"
 
 clean:
 	rm -rf $(VENV) staticfiles

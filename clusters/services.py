@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.permissions import ADD_CLUSTER, CHANGE_CLUSTER, DELETE_CLUSTER, require
 from clusters.models import Cluster
 from core.errors import DomainError
 from core.models import validate_or_refuse
@@ -40,6 +41,7 @@ def cluster_create(
     *, user, name: str, kubeconfig_path: str = "", description: str = "", is_active: bool = True, metadata=None
 ) -> Cluster:
     """Add a Kubernetes cluster (FC-001). Its name must be unique among clusters that are not deleted (BR-C02)."""
+    require(user, ADD_CLUSTER)
     cluster = Cluster(
         name=name.strip(),
         kubeconfig_path=kubeconfig_path.strip(),
@@ -61,6 +63,7 @@ def cluster_create(
 @transaction.atomic
 def cluster_update(*, cluster: Cluster, user, **changes) -> Cluster:
     """Edit a cluster (FC-002). Re-activating it brings its active customers into releases that cover everyone."""
+    require(user, CHANGE_CLUSTER)
     from releases.services import join_covering_releases
 
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -85,6 +88,7 @@ def cluster_update(*, cluster: Cluster, user, **changes) -> Cluster:
 @transaction.atomic
 def cluster_delete(*, cluster: Cluster, user) -> Cluster:
     """Soft-delete a cluster (FC-003): refused while it has active customers (BR-C01). Its history stays."""
+    require(user, DELETE_CLUSTER)
     cluster = Cluster.all_objects.select_for_update().get(pk=cluster.pk)
     if cluster.is_deleted:
         raise DomainError(CLUSTER_ALREADY_DELETED.format(name=cluster.name))
@@ -100,6 +104,7 @@ def cluster_delete(*, cluster: Cluster, user) -> Cluster:
 @transaction.atomic
 def cluster_restore(*, cluster: Cluster, user) -> Cluster:
     """Bring a deleted cluster back, unless another cluster took its name meanwhile."""
+    require(user, DELETE_CLUSTER)
     from releases.services import join_covering_releases
 
     cluster = Cluster.all_objects.select_for_update().get(pk=cluster.pk)

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "steps",
     "history",
     "dashboard",
+    "accounts",
 ]
 
 MIDDLEWARE = [

@@ -18,3 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+# A refused action (PermissionDenied from a service) answers 403 with a readable page, or the message for htmx.
+handler403 = "accounts.views.permission_denied"

@@ -5,7 +5,7 @@ from django import forms
 
 from clusters.forms import METADATA_HELP
 from clusters.models import Cluster
-from core.forms import MetadataField, MultilineTextField
+from core.forms import IdMultipleChoiceField, MetadataField, MultilineTextField
 from core.validators import validate_json_object
 from customers.models import Customer
 from customers.selectors import CUSTOMER_ORDERINGS
@@ -59,10 +59,14 @@ class CustomerForm(forms.Form):
         return target if target is not None and self.cleaned_data["confirm_move"] != target.pk else None
 
 
+class IdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = IdMultipleChoiceField
+
+
 class CustomerFilter(django_filters.FilterSet):
     """The customers list's filter (FM-006: one or more clusters) and sort (spec §8.3)."""
 
-    cluster = django_filters.ModelMultipleChoiceFilter(
+    cluster = IdMultipleChoiceFilter(
         queryset=Cluster.objects.order_by("name"),
         widget=forms.CheckboxSelectMultiple,
         label="Clusters",

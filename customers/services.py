@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.permissions import ADD_CUSTOMER, CHANGE_CUSTOMER, DELETE_CUSTOMER, require
 from clusters.models import Cluster
 from core.errors import DomainError
 from core.models import validate_or_refuse
@@ -64,6 +65,7 @@ def customer_create(
 
     An active customer joins every active release that covers all customers (BR-S06: new customers inherit).
     """
+    require(user, ADD_CUSTOMER)
     from releases.services import join_covering_releases
 
     customer = Customer(
@@ -89,6 +91,7 @@ def customer_create(
 @transaction.atomic
 def customer_update(*, customer: Customer, user, **changes) -> Customer:
     """Edit a customer (FM-002). A new cluster is a move (BR-M02), recorded as its own event; its steps stay."""
+    require(user, CHANGE_CUSTOMER)
     from releases.services import join_covering_releases
 
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -129,6 +132,7 @@ def customer_update(*, customer: Customer, user, **changes) -> Customer:
 @transaction.atomic
 def customer_delete(*, customer: Customer, user) -> Customer:
     """Archive a customer (FM-003, BR-M03): it leaves every list but keeps its steps and history."""
+    require(user, DELETE_CUSTOMER)
     customer = Customer.all_objects.select_for_update().get(pk=customer.pk)
     if customer.is_deleted:
         raise DomainError(CUSTOMER_ALREADY_DELETED.format(name=customer.name))
@@ -141,6 +145,7 @@ def customer_delete(*, customer: Customer, user) -> Customer:
 @transaction.atomic
 def customer_restore(*, customer: Customer, user) -> Customer:
     """Bring an archived customer back; it catches up with releases that cover all customers."""
+    require(user, DELETE_CUSTOMER)
     from releases.services import join_covering_releases
 
     customer = Customer.all_objects.select_for_update().select_related("cluster").get(pk=customer.pk)

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from core.forms import MultilineTextField
 from releases.choices import ReleaseType
 from steps.choices import StepCategory, StepType
 
@@ -18,7 +19,7 @@ class ReleaseForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="When the release is planned; required for type release.",
     )
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    description = MultilineTextField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class TemplateStepForm(forms.Form):
@@ -34,7 +35,7 @@ class TemplateStepForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10, "class": "code", "spellcheck": "false"}),
         help_text="The script, the query or the instructions.",
     )
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = MultilineTextField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_content(self) -> str:
         """Browsers send line breaks as CRLF; a script is stored with the LF line breaks a shell expects."""

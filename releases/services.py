@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.permissions import ADD_RELEASE, CHANGE_RELEASE, require
 from core.errors import DomainError
 from core.models import validate_or_refuse
 from customers.models import Customer
@@ -105,6 +106,7 @@ def release_create(
     metadata=None,
 ) -> Release:
     """Create a draft release (FR-001); a release of type 'release' needs a version number."""
+    require(user, ADD_RELEASE)
     release = Release(
         name=name.strip(),
         type=type,
@@ -129,6 +131,7 @@ def release_create(
 @transaction.atomic
 def release_update(*, release: Release, user, **changes) -> Release:
     """Edit a release's name, type, version, date, description or metadata; archived releases are closed."""
+    require(user, CHANGE_RELEASE)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -157,6 +160,7 @@ def release_activate(*, release: Release, user, exclude_customers=(), exclude_cl
     Without exclusions the release covers all customers, and customers that become active later join it; a
     release activated for a selection does not grow by itself (customers can still be added: release_add_customers).
     """
+    require(user, CHANGE_RELEASE)
     release = _locked(release)
     _refuse_transition(release, ReleaseStatus.ACTIVE)
     covers_all = not exclude_customers and not exclude_clusters
@@ -196,6 +200,7 @@ def release_add_customers(*, release: Release, customers, user) -> list[str]:
 
     Returns the names of the customers added.
     """
+    require(user, CHANGE_RELEASE)
     release = _locked(release)
     if release.status != ReleaseStatus.ACTIVE:
         raise DomainError(RELEASE_NOT_ACTIVE.format(name=release.name, status=release.get_status_display().lower()))
@@ -245,6 +250,7 @@ def join_covering_releases(*, customers: QuerySet[Customer], user) -> None:
 @transaction.atomic
 def release_clone(*, release: Release, user, name: str | None = None, version_number: str | None = None) -> Release:
     """Start a new draft from an existing release (FR-004): its template steps are copied, in order."""
+    require(user, ADD_RELEASE)
     clone = Release(
         name=(name or f"{release.name} (copy)").strip(),
         type=release.type,
@@ -286,6 +292,7 @@ def release_clone(*, release: Release, user, name: str | None = None, version_nu
 @transaction.atomic
 def release_archive(*, release: Release, user) -> Release:
     """Archive an active release (FR-005), finished or abandoned; its record stays readable and unchangeable."""
+    require(user, CHANGE_RELEASE)
     release = _locked(release)
     _refuse_transition(release, ReleaseStatus.ARCHIVED)
     when = timezone.now()

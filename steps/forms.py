@@ -3,8 +3,10 @@ an empty script…) come from steps.services and are shown on these forms with c
 
 from django import forms
 
+from core.forms import MultilineTextField
 from steps.choices import Position, StepCategory, StepStatus, StepType
 
+VERSION_INVALID = "This page sent an unknown version of the step: reload the step and try again."
 CODE_WIDGET_ATTRS = {"class": "code", "rows": 12, "spellcheck": "false", "autocomplete": "off"}
 
 
@@ -47,12 +49,27 @@ class MatrixFilterForm(forms.Form):
         }
 
 
+class StepVersionForm(forms.Form):
+    """The version of the step the page showed when the person acted (optimistic versioning): a change made from a
+    stale page is refused by the service instead of overwriting the newer state. Blank or absent means "the step as
+    it is now"."""
+
+    version = forms.IntegerField(
+        required=False,
+        min_value=1,
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": VERSION_INVALID,
+            "min_value": VERSION_INVALID,
+        },
+    )
+
+
 class NotesForm(forms.Form):
     """Execution notes, saved on their own or with Mark as Done / Revert (FET-001)."""
 
-    notes = forms.CharField(
+    notes = MultilineTextField(
         required=False,
-        strip=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Enter execution notes..."}),
     )
 
@@ -60,7 +77,7 @@ class NotesForm(forms.Form):
 class SkipForm(forms.Form):
     """Why a step is skipped; the service refuses a blank reason (BR-S03)."""
 
-    reason = forms.CharField(
+    reason = MultilineTextField(
         required=False,
         label="Reason for skipping (required)",
         widget=forms.Textarea(attrs={"rows": 2, "aria-required": "true", "placeholder": "Why is this step skipped?"}),
@@ -79,7 +96,7 @@ class CustomStepEditForm(forms.Form):
     name = forms.CharField(max_length=200, label="Step Name")
     type = forms.ChoiceField(choices=StepType.choices, label="Type")
     content = ContentField(label="Content")
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Description")
+    description = MultilineTextField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Description")
 
 
 class CustomStepAddForm(CustomStepEditForm):

@@ -101,6 +101,8 @@ class CustomerStep(SoftDeleteModel):
     class Meta:
         ordering = ["id"]
         verbose_name = "customer step"
+        # Carrying out a step (done, skip, revert, notes) is the operator's job; changing it is the release manager's.
+        permissions = [("execute_customerstep", "Can carry out customer steps")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(category__in=StepCategory.values),

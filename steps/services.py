@@ -13,6 +13,16 @@ from django.db import connection, transaction
 from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
+from accounts.permissions import (
+    ADD_CUSTOMER_STEP,
+    ADD_TEMPLATE_STEP,
+    CHANGE_CUSTOMER_STEP,
+    CHANGE_TEMPLATE_STEP,
+    DELETE_CUSTOMER_STEP,
+    DELETE_TEMPLATE_STEP,
+    EXECUTE_STEPS,
+    require,
+)
 from core.errors import DomainError, StepChangedError
 from core.models import validate_or_refuse
 from customers.models import Customer
@@ -211,6 +221,7 @@ def template_step_add(
 ) -> StepTemplate:
     """Add a template step (FS-001) at `index` in its category (default: last). In an active release every
     customer of the release gets it at once."""
+    require(user, ADD_TEMPLATE_STEP)
     from releases.models import Release
 
     release = Release.objects.select_for_update().get(pk=release.pk)
@@ -257,6 +268,7 @@ def template_step_add(
 def template_step_update(*, template_step: StepTemplate, user, **changes) -> StepTemplate:
     """Edit a template step (FS-002, FCS-007). The change reaches only customer steps that are pending and not
     overridden (BR-R02, BR-S07); overridden, done, skipped and reverted steps keep their content (BR-S08)."""
+    require(user, CHANGE_TEMPLATE_STEP)
     unknown = set(changes) - set(TEMPLATE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -334,6 +346,7 @@ def template_step_delete(*, template_step: StepTemplate, user) -> StepTemplate:
     """Delete a template step (FS-004). Its customer steps that are pending and not overridden go with it; every
     step someone acted on (done, skipped, reverted or overridden) is kept, detached from the template, in the
     place it had, with its history. Custom steps that followed it stay where they were."""
+    require(user, DELETE_TEMPLATE_STEP)
     template_step = _locked_template(template_step)
     when = timezone.now()
     removable = CustomerStep.objects.filter(template=template_step, status=StepStatus.PENDING, is_overridden=False)
@@ -380,6 +393,7 @@ def template_step_delete(*, template_step: StepTemplate, user) -> StepTemplate:
 def template_steps_reorder(*, release, category: str, ordered_ids: list[int], user) -> list[StepTemplate]:
     """Put the template steps of a category in the given order (FS-003). Custom steps move with the step they
     were inserted after. `ordered_ids` must name exactly the category's template steps."""
+    require(user, CHANGE_TEMPLATE_STEP)
     from releases.models import Release
 
     release = Release.objects.select_for_update().get(pk=release.pk)
@@ -421,6 +435,7 @@ def customer_step_override(
 ) -> CustomerStep:
     """Give one customer its own content for a template step (FCS-002), even after activation. The link to the
     template stays (BR-S02) and later template edits no longer reach it (BR-S08)."""
+    require(user, CHANGE_CUSTOMER_STEP)
     step = _locked_step(step, expected_version)
     if step.is_custom:
         raise DomainError(CUSTOM_NOT_OVERRIDDEN.format(step=step.name), field="content")
@@ -447,6 +462,7 @@ def customer_step_override(
 @transaction.atomic
 def customer_step_reset_to_template(*, step: CustomerStep, user, expected_version: int | None = None) -> CustomerStep:
     """Drop a customer's override and take the template step's current content again (FCS-005)."""
+    require(user, CHANGE_CUSTOMER_STEP)
     step = _locked_step(step, expected_version)
     if not step.is_overridden:
         raise DomainError(NOT_OVERRIDDEN.format(step=step.name, customer=step.customer.name))
@@ -521,6 +537,7 @@ def customer_step_add_custom(
     """Add a step for one customer (FCS-003), before or after any of its steps of that category (FCS-008), or
     last. Other customers and the template are untouched (BR-S01) — unless `add_to_template`: then it becomes a
     template step at that place and every customer of the release gets it at once (BR-S06)."""
+    require(user, ADD_CUSTOMER_STEP)
     from releases.models import Release
 
     release = Release.objects.select_for_update().get(pk=release.pk)
@@ -586,6 +603,7 @@ def customer_step_edit_custom(
     *, step: CustomerStep, user, expected_version: int | None = None, **changes
 ) -> CustomerStep:
     """Edit a custom step's name, type, content or description; a done step's content stays locked."""
+    require(user, CHANGE_CUSTOMER_STEP)
     unknown = set(changes) - set(CUSTOM_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -617,6 +635,7 @@ def customer_step_edit_custom(
 def customer_step_remove_custom(*, step: CustomerStep, user, expected_version: int | None = None) -> CustomerStep:
     """Remove a custom step (FCS-006). Template steps cannot be removed per customer (skip them instead), and a
     done step is never lost: revert it first."""
+    require(user, DELETE_CUSTOMER_STEP)
     step = _locked_step(step, expected_version)
     if not step.is_custom:
         raise DomainError(NOT_CUSTOM.format(step=step.name, verb="removed; skip it instead"))
@@ -671,6 +690,7 @@ def customer_step_mark_done(
     *, step: CustomerStep, user, notes: str | None = None, expected_version: int | None = None
 ) -> CustomerStep:
     """Mark a pending or reverted step done, with optional execution notes (FET-001)."""
+    require(user, EXECUTE_STEPS)
     return _execute(
         _locked_step(step, expected_version), action="mark_done", event=EventAction.STEP_DONE, user=user, notes=notes
     )
@@ -679,6 +699,7 @@ def customer_step_mark_done(
 @transaction.atomic
 def customer_step_skip(*, step: CustomerStep, user, reason: str, expected_version: int | None = None) -> CustomerStep:
     """Skip a step; the reason is mandatory and cannot be blank (FET-003, FCS-004, BR-S03)."""
+    require(user, EXECUTE_STEPS)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(SKIP_REASON_REQUIRED, field="reason")
@@ -696,6 +717,7 @@ def customer_step_revert(
     *, step: CustomerStep, user, notes: str | None = None, expected_version: int | None = None
 ) -> CustomerStep:
     """Revert a done step (FET-002): it becomes `reverted` and needs doing again; its history stays (BR-R04)."""
+    require(user, EXECUTE_STEPS)
     return _execute(
         _locked_step(step, expected_version), action="revert", event=EventAction.STEP_REVERTED, user=user, notes=notes
     )
@@ -708,6 +730,7 @@ def customer_step_reopen(*, step: CustomerStep, user, expected_version: int | No
     A pending step that is not overridden follows its template step, so it takes the template's current content:
     edits made while it was skipped must not leave a stale script to run.
     """
+    require(user, EXECUTE_STEPS)
     step = _locked_step(step, expected_version)
     template = step.template
     refreshed = {}
@@ -725,6 +748,7 @@ def customer_step_update_notes(
     *, step: CustomerStep, user, notes: str, expected_version: int | None = None
 ) -> CustomerStep:
     """Change a step's execution notes, whatever its status."""
+    require(user, EXECUTE_STEPS)
     step = _locked_step(step, expected_version)
     if notes == step.notes:
         return step
@@ -746,6 +770,7 @@ def customer_step_update_notes(
 @transaction.atomic
 def customer_steps_mark_all_done(*, release, customer: Customer, category: str, user, notes: str | None = None) -> int:
     """Mark every pending step of one category done for one customer (FET-004). Returns how many."""
+    require(user, EXECUTE_STEPS)
     from releases.models import Release
 
     release = Release.objects.select_for_update().get(pk=release.pk)

@@ -4,6 +4,9 @@ customer's steps (FV-004) and one template step across customers (FV-005).
 Every action is a POST that calls one service. An htmx request gets the re-rendered side panel plus out-of-band
 fragments of whatever else changed on the page it came from (matrix cell, progress, step rows); a refusal gets the
 panel with the service's message and status 422; a plain POST redirects back with a message.
+
+Every action form sends the version of the step it was rendered with; when someone else changed the step since, the
+service refuses and the answer is 409 with the step as it is now and who changed it (no lost updates).
 """
 
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -19,7 +22,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.errors import DomainError
+from core.errors import DomainError, StepChangedError
 from core.forms import add_domain_error
 from customers.models import Customer
 from history.selectors import events_for_customer_step
@@ -27,7 +30,15 @@ from releases.choices import ReleaseStatus
 from releases.models import Release
 from releases.selectors import StepCounts, release_progress
 from steps.choices import StepCategory, StepStatus, StepType
-from steps.forms import CustomStepAddForm, CustomStepEditForm, MatrixFilterForm, NotesForm, OverrideForm, SkipForm
+from steps.forms import (
+    CustomStepAddForm,
+    CustomStepEditForm,
+    MatrixFilterForm,
+    NotesForm,
+    OverrideForm,
+    SkipForm,
+    StepVersionForm,
+)
 from steps.highlight import highlight_content
 from steps.models import StepTemplate
 from steps.selectors import (
@@ -60,8 +71,13 @@ DOWNLOAD_EXTENSIONS = {StepType.BASH: "sh", StepType.SQL: "sql", StepType.TEXT: 
 def _next_url(request, default: str) -> str:
     """Where a plain POST goes back to: `next` when it is a URL of this site, else `default`."""
     candidate = request.POST.get("next") or request.GET.get("next")
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    # Only a path: redirect() would take any other word for a URL name to reverse.
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return default
@@ -165,7 +181,7 @@ def _form_ids(step) -> str:
     return f"step{step.pk}-%s"
 
 
-def _panel_context(request, step, *, forms=None, open_section=None, panel_error=None) -> dict:
+def _panel_context(request, step, *, forms=None, open_section=None, panel_error=None, conflict=None) -> dict:
     forms = forms or {}
     ids = _form_ids(step)
     original = step.template if step.is_overridden else None
@@ -185,6 +201,7 @@ def _panel_context(request, step, *, forms=None, open_section=None, panel_error=
         ),
         "open": open_section,
         "panel_error": panel_error,
+        "conflict": conflict,
         "as_page": not _is_fragment_request(request),
         "next_url": _next_url(
             request,
@@ -273,14 +290,35 @@ def _shown_fields(step, form_name, form) -> set[str]:
     return set(form.fields) if shown else set()
 
 
+def _step_conflict(request, pk, error: StepChangedError):
+    """Someone changed the step after this page showed it: nothing was saved; the answer is 409 with the step as it
+    is now, who changed it and when at the top, and the rest of the page brought up to date (cell, rows, progress)."""
+    if not request.htmx:
+        messages.error(request, error.message)
+        return redirect(_next_url(request, default=reverse("steps:step_detail", args=[pk])))
+    step = get_object_or_404(customer_steps_for_screens(), pk=pk)
+    context = _panel_context(request, step, conflict=error.message)
+    # The other person's change may have been a status change: progress is brought up to date as well.
+    context.update(_changed_fragments(request, step, progress_changed=True))
+    return render(request, "steps/_step_changed.html", context, status=409)
+
+
 def _step_action(request, pk, *, perform, done: str, form_class=None, form_name=None, progress_changed=True):
-    """Run one service on a step. `perform(step, data)` calls it; `done` says what happened, for the message."""
+    """Run one service on a step. `perform(step, data, version)` calls it with the version the page showed as
+    `expected_version`; `done` says what happened, for the message."""
     step = get_object_or_404(customer_steps_for_screens(), pk=pk)
     form = form_class(request.POST, auto_id=_form_ids(step)) if form_class else None
+    # A request without a version (a simple script, a page rendered before steps had versions) still works: it acts
+    # on the step as it is now (expected_version None), so nobody is locked out; only a stale version is refused.
+    version_form = StepVersionForm(request.POST)
     panel_error = None
-    if form is None or form.is_valid():
+    if not version_form.is_valid():
+        panel_error = version_form.errors["version"][0]
+    elif form is None or form.is_valid():
         try:
-            perform(step, form.cleaned_data if form else {})
+            perform(step, form.cleaned_data if form else {}, version_form.cleaned_data["version"])
+        except StepChangedError as error:
+            return _step_conflict(request, pk, error)
         except DomainError as error:
             if error.field in _shown_fields(step, form_name, form):
                 add_domain_error(form, error)
@@ -310,7 +348,9 @@ def step_done(request, pk):
         form_class=NotesForm,
         form_name="notes_form",
         done="marked as done",
-        perform=lambda step, data: customer_step_mark_done(step=step, user=request.user, notes=data["notes"]),
+        perform=lambda step, data, version: customer_step_mark_done(
+            step=step, user=request.user, notes=data["notes"], expected_version=version
+        ),
     )
 
 
@@ -324,7 +364,9 @@ def step_skip(request, pk):
         form_class=SkipForm,
         form_name="skip_form",
         done="skipped",
-        perform=lambda step, data: customer_step_skip(step=step, user=request.user, reason=data["reason"]),
+        perform=lambda step, data, version: customer_step_skip(
+            step=step, user=request.user, reason=data["reason"], expected_version=version
+        ),
     )
 
 
@@ -338,7 +380,9 @@ def step_revert(request, pk):
         form_class=NotesForm,
         form_name="notes_form",
         done="reverted",
-        perform=lambda step, data: customer_step_revert(step=step, user=request.user, notes=data["notes"]),
+        perform=lambda step, data, version: customer_step_revert(
+            step=step, user=request.user, notes=data["notes"], expected_version=version
+        ),
     )
 
 
@@ -350,7 +394,9 @@ def step_reopen(request, pk):
         request,
         pk,
         done="skip undone",
-        perform=lambda step, data: customer_step_reopen(step=step, user=request.user),
+        perform=lambda step, data, version: customer_step_reopen(
+            step=step, user=request.user, expected_version=version
+        ),
     )
 
 
@@ -365,7 +411,9 @@ def step_notes(request, pk):
         form_name="notes_form",
         done="notes saved",
         progress_changed=False,
-        perform=lambda step, data: customer_step_update_notes(step=step, user=request.user, notes=data["notes"]),
+        perform=lambda step, data, version: customer_step_update_notes(
+            step=step, user=request.user, notes=data["notes"], expected_version=version
+        ),
     )
 
 
@@ -380,7 +428,9 @@ def step_override(request, pk):
         form_name="override_form",
         done="content overridden",
         progress_changed=False,
-        perform=lambda step, data: customer_step_override(step=step, user=request.user, content=data["content"]),
+        perform=lambda step, data, version: customer_step_override(
+            step=step, user=request.user, content=data["content"], expected_version=version
+        ),
     )
 
 
@@ -393,7 +443,9 @@ def step_reset(request, pk):
         pk,
         done="reset to template",
         progress_changed=False,
-        perform=lambda step, data: customer_step_reset_to_template(step=step, user=request.user),
+        perform=lambda step, data, version: customer_step_reset_to_template(
+            step=step, user=request.user, expected_version=version
+        ),
     )
 
 
@@ -408,7 +460,9 @@ def step_edit(request, pk):
         form_name="edit_form",
         done="edited",
         progress_changed=False,
-        perform=lambda step, data: customer_step_edit_custom(step=step, user=request.user, **data),
+        perform=lambda step, data, version: customer_step_edit_custom(
+            step=step, user=request.user, **data, expected_version=version
+        ),
     )
 
 
@@ -420,7 +474,9 @@ def step_remove(request, pk):
         request,
         pk,
         done="removed",
-        perform=lambda step, data: customer_step_remove_custom(step=step, user=request.user),
+        perform=lambda step, data, version: customer_step_remove_custom(
+            step=step, user=request.user, expected_version=version
+        ),
     )
 
 

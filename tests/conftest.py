@@ -5,14 +5,51 @@ from types import SimpleNamespace
 
 import pytest
 
+from accounts.permissions import OPERATOR, RELEASE_MANAGER, ROLE_PERMISSIONS, VIEWER
+
 # pytest-playwright runs an event loop in the main thread; Django's live server fixtures must still work.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
-def user(db, django_user_model):
+def user_with_role(db, django_user_model):
+    """Make a user in a role's group: `user_with_role("ana", RELEASE_MANAGER, password="…")`.
+
+    A transactional test ends by emptying every table; Django then re-creates content types and permissions but
+    not the groups the migration accounts/0001_roles wrote, so tests that run after one get them back here.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    def make(username: str, role: str, password: str = "rollcall-test-pw"):
+        group = Group.objects.filter(name=role).first()
+        if group is None:
+            group = Group.objects.create(name=role)
+            for perm in ROLE_PERMISSIONS[role]:
+                app_label, codename = perm.split(".")
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        user = django_user_model.objects.create_user(username=username, password=password)
+        user.groups.add(group)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(user_with_role):
     """A release manager who makes changes."""
-    return django_user_model.objects.create_user(username="rm", password="rollcall-test-pw")
+    return user_with_role("rm", RELEASE_MANAGER)
+
+
+@pytest.fixture
+def operator(user_with_role):
+    """An operator: carries out steps, changes nothing else."""
+    return user_with_role("op", OPERATOR)
+
+
+@pytest.fixture
+def viewer(user_with_role):
+    """A viewer: reads everything, changes nothing."""
+    return user_with_role("vi", VIEWER)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from accounts.permissions import RELEASE_MANAGER
+
 CHROMIUM = os.environ.get("ROLLCALL_CHROMIUM", "/usr/lib/chromium/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 
@@ -44,9 +46,9 @@ def artifacts() -> Path:
 
 
 @pytest.fixture
-def logged_in(page, live_server, django_user_model):
+def logged_in(page, live_server, user_with_role):
     """A page logged in as a release manager, at the dashboard."""
-    django_user_model.objects.create_user(username="ana", password="rollcall-browser-pw")
+    user_with_role("ana", RELEASE_MANAGER, password="rollcall-browser-pw")
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill("ana")
     page.get_by_label("Password").fill("rollcall-browser-pw")

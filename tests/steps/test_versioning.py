@@ -1,8 +1,8 @@
 """No lost updates: a change made from a stale view of a step is refused with who changed it and when."""
 
 import pytest
-from django.contrib.auth import get_user_model
 
+from accounts.permissions import OPERATOR
 from core.errors import StepChangedError
 from history.models import Event
 from releases.services import release_activate
@@ -50,9 +50,9 @@ def test_bulk_changes_give_new_versions_too(world, step):
     assert (step.version, other.version) == (2, 3)
 
 
-def test_a_stale_action_is_refused_with_who_changed_the_step_and_when(world, step):
+def test_a_stale_action_is_refused_with_who_changed_the_step_and_when(world, step, user_with_role):
     seen = step.version
-    colleague = get_user_model().objects.create_user(username="bo")
+    colleague = user_with_role("bo", OPERATOR)
     customer_step_mark_done(step=step, user=colleague, notes="ran it")
     events = Event.objects.count()
 

@@ -3,11 +3,13 @@
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from accounts.permissions import OPERATOR, RELEASE_MANAGER, VIEWER
 from clusters.services import cluster_create
 from core.errors import DomainError
 from customers.models import Customer
@@ -28,12 +30,15 @@ from steps.services import (
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
 DEMO_RELEASE = "v2.5.0"
+# One demo user per role, with the demo password: (username, role).
+DEMO_ROLE_USERS = [("viewer", VIEWER), ("operator", OPERATOR), ("manager", RELEASE_MANAGER)]
 HOTFIX_RELEASE = "Hotfix 2.5.1"
 
 ALREADY_PRESENT = "Demo data already present; nothing changed."
 DEMO_USER_TAKEN = "A user named {username} exists but release {release} does not; seed_demo fills an empty database."
 SEED_REFUSED = "Cannot seed the demo data: {error} seed_demo only fills an empty database."
 LOGIN_WARNING = "Log in as {username} / {password}: a superuser for local demos only, never on a shared server."
+ROLE_USERS_NOTE = "Or as {users} (password {password}): one user per role."
 
 # (name, kubeconfig path, region, description, [(customer, namespace)])
 CLUSTERS = [
@@ -126,7 +131,8 @@ class Command(BaseCommand):
     help = (
         "Fill an empty database with the spec's example world: 3 clusters, 6 customers, the active release v2.5.0 "
         "partly carried out and a draft hotfix, all made through the services. Creates the superuser "
-        f"'{DEMO_USERNAME}' with password '{DEMO_PASSWORD}': for local demos only. Running it again changes nothing."
+        f"'{DEMO_USERNAME}' and one user per role ({', '.join(name for name, _ in DEMO_ROLE_USERS)}), all with "
+        f"password '{DEMO_PASSWORD}': for local demos only. Running it again changes nothing."
     )
 
     def handle(self, *args, **options):
@@ -136,10 +142,15 @@ class Command(BaseCommand):
             if user_exists and Release.objects.filter(name=DEMO_RELEASE).exists():
                 self.stdout.write(ALREADY_PRESENT)
                 return
-            if user_exists:
-                raise CommandError(DEMO_USER_TAKEN.format(username=DEMO_USERNAME, release=DEMO_RELEASE))
-            # The only place that creates this account; the password is a demo's, set without the validators.
+            usernames = [DEMO_USERNAME, *(name for name, _ in DEMO_ROLE_USERS)]
+            taken = user_model.objects.filter(username__in=usernames).order_by("username").first()
+            if taken is not None:
+                raise CommandError(DEMO_USER_TAKEN.format(username=taken.username, release=DEMO_RELEASE))
+            # The only place that creates these accounts; the password is a demo's, set without the validators.
             user = user_model.objects.create_superuser(username=DEMO_USERNAME, email="", password=DEMO_PASSWORD)
+            for username, role in DEMO_ROLE_USERS:
+                member = user_model.objects.create_user(username=username, password=DEMO_PASSWORD)
+                member.groups.add(Group.objects.get(name=role))
             try:
                 customers = self._create_clusters_and_customers(user)
                 release = self._create_release(user)
@@ -252,3 +263,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"  {hotfix.name} (draft): {hotfix.template_steps.count()} template steps.")
         self.stdout.write(self.style.WARNING(LOGIN_WARNING.format(username=DEMO_USERNAME, password=DEMO_PASSWORD)))
+        self.stdout.write(
+            ROLE_USERS_NOTE.format(
+                users=", ".join(f"{name} ({role})" for name, role in DEMO_ROLE_USERS), password=DEMO_PASSWORD
+            )
+        )

@@ -1,0 +1,664 @@
+"""Load test: simulated operators work through a release on gunicorn, then the history is checked against the steps.
+
+Run with `make load` (or `python scripts/load_test.py --help`). By default: a fresh PostgreSQL database
+`rollcall_load` on 127.0.0.1 (dropped and recreated on every run, so its name must contain "load"), 5 clusters,
+200 customers, a release of 10 template steps activated for all of them (2,000 customer steps), gunicorn with
+4 workers on a free port of 127.0.0.1, and 50 operators for 30 seconds.
+
+Each operator logs in, then works mostly on its own customers, sometimes on anyone's (so that two people act on the
+same step): it reads a customer's checklist, and for a few of its steps either acts straight from the list or first
+opens the step's side panel; it posts the action the status allows (pending → done or, sometimes, skip with a
+reason; done → sometimes revert; skipped → undo the skip; reverted → done) the way htmx does, with the CSRF header
+and the version of the step it saw. The clock starts once every operator has logged in (a few at a time: a login
+hashes the password, slowly on purpose); an operator stops at the deadline or after --max-requests requests.
+
+Printed at the end: requests, requests/s, latency percentiles (all requests, and the actions alone), actions by
+outcome, errors, and a consistency check made in-process once gunicorn has stopped: every customer step's status
+equals the status its latest history event left it in ("created" leaves it pending), and every action answered as
+done to an operator is one event in the history. Answers 409 (the step changed since the operator saw it) and 422
+(the action no longer fits the step's status) are refusals the app is meant to give under contention, not errors;
+errors are connection failures, timeouts, 5xx answers and any other answer an operator does not expect (e.g. 403,
+or a redirect to the login page). The exit status is 1 when there is an error or an inconsistency.
+
+Only 127.0.0.1 is used: gunicorn binds to it, and a database on any other host is refused. Standard library only
+(threads and urllib), plus Django and psycopg from the project for the set-up and the check.
+"""
+
+import argparse
+import datetime
+import http.client
+import http.cookiejar
+import os
+import random
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rollcall_load"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+PASSWORD = "rollcall-load-operator"  # every simulated operator's password, on a throw-away database
+OPERATOR_GROUP = "Operator"
+CLUSTERS = 5
+
+REFUSALS = {409, 422}  # the step changed since it was read / the action no longer fits its status
+REQUEST_TIMEOUT = 20  # seconds; a request that takes longer counts as an error
+READY_TIMEOUT = 60  # seconds to wait for gunicorn to answer /healthz
+LOGIN_TIMEOUT = 300  # seconds for every operator to log in (password hashing is slow on purpose)
+
+OWN_CUSTOMER_SHARE = 0.8  # how often an operator picks one of its own customers rather than anyone's
+STEPS_PER_VISIT = 3  # steps worked on per reading of a customer's checklist
+FROM_LIST_SHARE = 0.5  # how often an action is posted straight from the checklist, without opening the panel
+UNFINISHED_SHARE = 0.85  # how often an operator picks a step that is not done yet, when there is one
+SKIP_SHARE = 0.1  # how often a pending step is skipped rather than done
+REVERT_SHARE = 0.3  # how often a done step an operator looks at is reverted
+SKIP_REASON = "Not needed for this customer (load test)."
+
+ACTIONS = ("done", "skip", "revert", "reopen")  # each also the last part of its URL: /steps/<pk>/done/
+GOOD_ANSWER = {"GET": {200}, "POST": {200, *REFUSALS}}
+
+
+# --- pure helpers (tested in tests/test_load_script.py) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepState:
+    """What a page showed of one customer step: its status and the version to send back (None if not shown)."""
+
+    pk: int
+    status: str
+    version: int | None
+
+
+STATUS_RE = re.compile(r'class="status status-(\w+)"')
+VERSION_INPUT_RE = re.compile(r'<input\b[^>]*\bname="version"[^>]*>')
+VALUE_RE = re.compile(r'\bvalue="(\d+)"')
+ROW_RE = re.compile(r'<li id="step-(\d+)"')
+PANEL_RE = re.compile(r'<section id="step-panel".*?</section>', re.DOTALL)
+PANEL_PK_RE = re.compile(r'action="[^"]*/steps/(\d+)/')
+
+
+def _version_in(html: str) -> int | None:
+    tag = VERSION_INPUT_RE.search(html)
+    value = VALUE_RE.search(tag.group(0)) if tag else None
+    return int(value.group(1)) if value else None
+
+
+def parse_checklist(html: str) -> list[StepState]:
+    """The steps of a customer's checklist page (steps:customer_steps), in page order."""
+    starts = list(ROW_RE.finditer(html))
+    steps = []
+    for index, start in enumerate(starts):
+        row = html[start.start() : starts[index + 1].start() if index + 1 < len(starts) else len(html)]
+        status = STATUS_RE.search(row)
+        if status:
+            steps.append(StepState(pk=int(start.group(1)), status=status.group(1), version=_version_in(row)))
+    return steps
+
+
+def parse_panel(html: str, pk: int) -> StepState | None:
+    """The step shown in a side panel (steps:step_detail, or the answer to an action); None without a panel."""
+    panel = PANEL_RE.search(html)
+    status = STATUS_RE.search(panel.group(0)) if panel else None
+    if status is None:
+        return None
+    return StepState(pk=pk, status=status.group(1), version=_version_in(panel.group(0)))
+
+
+def choose_action(status: str, rng: random.Random) -> str | None:
+    """What an operator does to a step in `status`: done, skip, revert, reopen, or nothing (None)."""
+    if status == "pending":
+        return "skip" if rng.random() < SKIP_SHARE else "done"
+    if status == "reverted":
+        return "done"
+    if status == "skipped":
+        return "reopen"
+    if status == "done":
+        return "revert" if rng.random() < REVERT_SHARE else None
+    return None
+
+
+def choose_step(steps: list[StepState], rng: random.Random) -> StepState:
+    """A step of the checklist, mostly one that is not done yet."""
+    unfinished = [step for step in steps if step.status != "done"]
+    if unfinished and rng.random() < UNFINISHED_SHARE:
+        return rng.choice(unfinished)
+    return rng.choice(steps)
+
+
+def percentile(values: list[float], percent: int) -> float | None:
+    """The `percent`th percentile of `values` (linear interpolation between the closest ranks); None when empty."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+# --- one operator's browser ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One request: what it was, its answer (None: no answer) and how long it took."""
+
+    method: str
+    kind: str
+    status: int | None
+    seconds: float
+    problem: str = ""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers to look at (a redirect to the login page is an error), not to follow."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+class Browser:
+    """One operator's browser: its cookies (session, CSRF token) and the requests it sent."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+        self.samples: list[Sample] = []
+
+    def csrf_token(self) -> str:
+        return next((cookie.value for cookie in self.jar if cookie.name == "csrftoken"), "")
+
+    def request(self, method: str, path: str, *, kind: str, data=None, htmx=False, current="", expect=None):
+        """Send one request as htmx or a plain form would; returns (status, body, headers), status None when no
+        answer came. An answer outside `expect` (default: GOOD_ANSWER) is recorded as an error."""
+        headers = {}
+        if htmx:
+            headers.update({"HX-Request": "true", "HX-Target": "side-panel", "HX-Current-URL": self.base_url + current})
+        body = None
+        if method == "POST":
+            headers["X-CSRFToken"] = self.csrf_token()
+            body = urllib.parse.urlencode(data or {}).encode()
+        request = urllib.request.Request(self.base_url + path, data=body, headers=headers, method=method)
+        started = time.perf_counter()
+        status, text, answer_headers, problem = None, "", {}, ""
+        try:
+            with self.opener.open(request, timeout=REQUEST_TIMEOUT) as response:
+                status, text, answer_headers = response.status, response.read().decode(), response.headers
+        except urllib.error.HTTPError as answer:  # 3xx (not followed), 4xx and 5xx
+            status, text, answer_headers = answer.code, answer.read().decode(errors="replace"), answer.headers
+        except (OSError, http.client.HTTPException) as failure:
+            problem = f"{type(failure).__name__}: {failure}"
+        elapsed = time.perf_counter() - started
+        if status is not None and status not in (expect or GOOD_ANSWER[method]):
+            problem = f"HTTP {status}"
+        self.samples.append(Sample(method, kind, status, elapsed, problem))
+        return status, text, answer_headers
+
+    def log_in(self, username: str) -> bool:
+        """Log in through the login page, as a person would: the page sets the CSRF cookie, the form posts it."""
+        status, _, _ = self.request("GET", "/login/", kind="login")
+        if status != 200:
+            return False
+        form = {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": self.csrf_token()}
+        status, _, headers = self.request("POST", "/login/", kind="login", data=form, expect={302})
+        if status == 302 and "/login/" in headers.get("Location", ""):
+            self.samples[-1].problem = "login refused"
+        return status == 302 and not self.samples[-1].problem
+
+
+# --- the simulated operators -----------------------------------------------------------------------------------
+
+
+class Clock:
+    """The measured window: it starts once every operator has logged in and ends `duration` seconds later."""
+
+    def __init__(self, duration: float):
+        self.duration = duration
+        self.started = self.deadline = None
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+        self.deadline = self.started + self.duration
+
+    def running(self) -> bool:
+        return time.perf_counter() < self.deadline
+
+
+@dataclass
+class Operator:
+    """A simulated operator: who, which customers are theirs, and what they did."""
+
+    username: str
+    own_customers: list[int]
+    all_customers: list[int]
+    release_pk: int
+    max_requests: int
+    rng: random.Random
+    browser: Browser
+    logged_in: bool = False
+    timed_from: int = 0  # index of the first sample inside the measured window
+    outcomes: Counter = field(default_factory=Counter)  # (action, status) → count
+
+    def may_continue(self, clock: Clock) -> bool:
+        return clock.running() and len(self.browser.samples) - self.timed_from < self.max_requests
+
+    def pick_customer(self) -> int:
+        if self.own_customers and self.rng.random() < OWN_CUSTOMER_SHARE:
+            return self.rng.choice(self.own_customers)
+        return self.rng.choice(self.all_customers)
+
+    def work(self, clock: Clock) -> None:
+        """Visit customers' checklists and act on their steps until the deadline or the request cap."""
+        while self.may_continue(clock):
+            customer = self.pick_customer()
+            checklist = f"/releases/{self.release_pk}/customers/{customer}/"
+            status, html, _ = self.browser.request("GET", checklist, kind="checklist")
+            steps = parse_checklist(html) if status == 200 else []
+            for _ in range(min(STEPS_PER_VISIT, len(steps))):
+                if not self.may_continue(clock):
+                    return
+                seen = self.work_on(choose_step(steps, self.rng), checklist, clock)
+                # htmx swaps the answer's rows into the page: the checklist shows the step as the answer did.
+                steps = [seen if seen is not None and step.pk == seen.pk else step for step in steps]
+
+    def work_on(self, step: StepState, checklist: str, clock: Clock) -> StepState | None:
+        """Act on one step, from the checklist as it was read or after opening the step's side panel; returns the
+        step as the last answer showed it (None when no answer showed it)."""
+        seen = None
+        if self.rng.random() >= FROM_LIST_SHARE:
+            status, html, _ = self.browser.request(
+                "GET", f"/steps/{step.pk}/", kind="panel", htmx=True, current=checklist
+            )
+            seen = parse_panel(html, step.pk) if status == 200 else None
+            if seen is None or not self.may_continue(clock):
+                return seen
+            step = seen
+        action = choose_action(step.status, self.rng)
+        if action is None:
+            return seen
+        data = {"notes": f"{action} by {self.username}"} if action in {"done", "revert"} else {}
+        if action == "skip":
+            data["reason"] = SKIP_REASON
+        if step.version is not None:
+            data["version"] = step.version
+        status, html, _ = self.browser.request(
+            "POST", f"/steps/{step.pk}/{action}/", kind=action, data=data, htmx=True, current=checklist
+        )
+        self.outcomes[action, status] += 1
+        # Done or refused, the answer carries the side panel with the step as it is now.
+        return parse_panel(html, step.pk) if status is not None else None
+
+
+def run_operators(operators: list[Operator], clock: Clock, *, login_slots: int) -> float:
+    """Log every operator in, start the clock, let them work; returns the measured window's length in seconds.
+
+    At most `login_slots` operators log in at once: a login hashes the password on purpose slowly, and fifty at the
+    same instant would queue in gunicorn beyond the request timeout (people do not all log in in the same second).
+    """
+    barrier = threading.Barrier(len(operators), action=clock.start)
+    logging_in = threading.Semaphore(login_slots)
+
+    def run(operator: Operator) -> None:
+        with logging_in:
+            operator.logged_in = operator.browser.log_in(operator.username)
+        operator.timed_from = len(operator.browser.samples)
+        try:
+            barrier.wait(timeout=LOGIN_TIMEOUT)
+        except threading.BrokenBarrierError:
+            return
+        if operator.logged_in:
+            operator.work(clock)
+
+    threads = [threading.Thread(target=run, args=(operator,), name=operator.username) for operator in operators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if clock.started is None:
+        return 0.0
+    return time.perf_counter() - clock.started
+
+
+# --- set-up, gunicorn, consistency ---------------------------------------------------------------------------------
+
+
+def parse_database_url(url: str) -> urllib.parse.SplitResult:
+    """The database URL, refused unless it is PostgreSQL on 127.0.0.1/localhost or an SQLite file, named *load*."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in {"postgres", "postgresql"}:
+        if parts.hostname not in LOCAL_HOSTS:
+            raise SystemExit(f"Refusing database host {parts.hostname!r}: the load test only runs on 127.0.0.1.")
+        name = parts.path.lstrip("/")
+    elif parts.scheme == "sqlite":
+        name = Path(parts.path).name
+    else:
+        raise SystemExit(f"Unsupported database URL {url!r}: use postgres://…@127.0.0.1/… or sqlite:////path.")
+    if "load" not in name:
+        raise SystemExit(f"Refusing database {name!r}: it is dropped and recreated, so its name must contain 'load'.")
+    return parts
+
+
+def _maintenance_connection(parts: urllib.parse.SplitResult):
+    import psycopg
+
+    url = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+
+
+def drop_database(url: str) -> None:
+    """Drop the load database (PostgreSQL) or delete its file (SQLite), if it exists."""
+    parts = parse_database_url(url)
+    if parts.scheme == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(parts.path + suffix).unlink(missing_ok=True)
+        return
+    from psycopg import sql
+
+    with _maintenance_connection(parts) as connection:
+        name = sql.Identifier(parts.path.lstrip("/"))
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def recreate_database(url: str) -> None:
+    """Start from an empty database, so that runs are repeatable."""
+    drop_database(url)
+    parts = parse_database_url(url)
+    if parts.scheme == "sqlite":
+        Path(parts.path).parent.mkdir(parents=True, exist_ok=True)
+        return
+    from psycopg import sql
+
+    with _maintenance_connection(parts) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(parts.path.lstrip("/"))))
+
+
+def production_environment(database_url: str, workdir: Path) -> dict:
+    """The environment of this process and gunicorn: production settings (DEBUG off) on the load database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "ROLLCALL_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_STATIC_ROOT": str(workdir / "static"),
+            "DJANGO_LOG_LEVEL": "WARNING",
+            "ROLLCALL_DATA_DIR": str(workdir / "data"),
+        }
+    )
+    return env
+
+
+def set_up(*, customers: int, steps: int, operators: int) -> tuple[int, list[int], list[str], str]:
+    """Migrate, collect the static files, create clusters, customers, an active release and the operators.
+
+    Returns the release's pk, the customers' pks, the operators' usernames and how they were given their rights.
+    """
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+
+    from clusters.models import Cluster
+    from customers.models import Customer
+    from releases.services import release_activate, release_create
+    from steps.services import template_step_add
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    clusters = Cluster.objects.bulk_create(Cluster(name=f"load-cluster-{n}") for n in range(min(CLUSTERS, customers)))
+    created = Customer.objects.bulk_create(
+        Customer(cluster=clusters[n % len(clusters)], name=f"customer-{n:03d}", namespace=f"cust-{n:03d}-prod")
+        for n in range(customers)
+    )
+    release = release_create(
+        user=None, name="Load test", type="release", version_number="v9.9.9", release_date=datetime.date.today()
+    )
+    for n in range(steps):
+        category = "deploy" if n % 2 == 0 else "verify"
+        template_step_add(
+            release=release,
+            user=None,
+            name=f"{category.title()} step {n // 2 + 1}",
+            category=category,
+            type="bash",
+            content=f"kubectl -n $NAMESPACE rollout status deploy/app-{n}\n",
+        )
+    release_activate(release=release, user=None)
+
+    User = get_user_model()
+    password = make_password(PASSWORD)  # hashed once: hashing is slow on purpose
+    users = User.objects.bulk_create(User(username=f"operator-{n:02d}", password=password) for n in range(operators))
+    group = Group.objects.filter(name=OPERATOR_GROUP).first()
+    if group is not None:
+        group.user_set.add(*users)
+        rights = f"in the group {OPERATOR_GROUP!r}"
+    else:
+        User.objects.filter(pk__in=[user.pk for user in users]).update(is_superuser=True, is_staff=True)
+        rights = f"superusers (there is no group {OPERATOR_GROUP!r})"
+    connection.close()
+    return release.pk, [customer.pk for customer in created], [user.username for user in users], rights
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(*, port: int, workers: int, env: dict, log_path: Path) -> subprocess.Popen:
+    """gunicorn serving Rollcall on 127.0.0.1:port, its output in `log_path`."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
+    command += ["config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until_ready(server: subprocess.Popen, base_url: str) -> None:
+    """Poll /healthz until it answers 200; give up when gunicorn exits or after READY_TIMEOUT seconds."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {server.returncode} before answering")
+        try:
+            with urllib.request.urlopen(base_url + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer {base_url}/healthz within {READY_TIMEOUT} s")
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@dataclass
+class Consistency:
+    """What the check found: how many steps, which disagree with their history, how many execution events."""
+
+    steps: int
+    mismatches: list[tuple[int, str, str | None]]  # (step pk, status, status its last history event left)
+    execution_events: int
+
+
+def check_consistency(release_pk: int) -> Consistency:
+    """Compare every customer step of the release with its history, in this process, after the run."""
+    from django.db import connection
+
+    from history.choices import EventAction
+    from history.models import Event
+    from steps.models import CustomerStep
+
+    created = {EventAction.STEP_CREATED, EventAction.STEP_CUSTOM_ADDED}
+    executions = {EventAction.STEP_DONE, EventAction.STEP_SKIPPED, EventAction.STEP_REVERTED, EventAction.STEP_REOPENED}
+    statuses = dict(CustomerStep.all_objects.filter(release_id=release_pk).values_list("pk", "status"))
+    last: dict[int, str] = {}
+    execution_events = 0
+    events = (
+        Event.objects.filter(customer_step__release_id=release_pk)
+        .order_by("occurred_at", "id")
+        .values_list("customer_step_id", "action", "after")
+    )
+    for step_pk, action, after in events.iterator(chunk_size=5000):
+        if isinstance(after, dict) and "status" in after:
+            last[step_pk] = after["status"]
+        elif action in created:
+            last[step_pk] = "pending"
+        execution_events += action in executions
+    connection.close()
+    mismatches = [(pk, status, last.get(pk)) for pk, status in sorted(statuses.items()) if last.get(pk) != status]
+    return Consistency(steps=len(statuses), mismatches=mismatches, execution_events=execution_events)
+
+
+# --- the report ------------------------------------------------------------------------------------------------
+
+
+def _latency_line(label: str, samples: list[Sample]) -> str:
+    values = [sample.seconds * 1000 for sample in samples]
+    figures = "  ".join(
+        f"p{p} {value:.1f} ms" if value is not None else f"p{p} -"
+        for p, value in ((p, percentile(values, p)) for p in (50, 95, 99))
+    )
+    return f"{label:<16}{figures}  ({len(values)} requests)"
+
+
+def report(operators: list[Operator], elapsed: float, consistency: Consistency) -> tuple[int, int]:
+    """Print the figures; returns (errors, inconsistencies)."""
+    timed = [sample for operator in operators for sample in operator.browser.samples[operator.timed_from :]]
+    untimed = [sample for operator in operators for sample in operator.browser.samples[: operator.timed_from]]
+    posts = [sample for sample in timed if sample.method == "POST"]
+    errors = [sample for sample in timed + untimed if sample.problem]
+    outcomes = sum((operator.outcomes for operator in operators), Counter())
+    succeeded = sum(count for (_, status), count in outcomes.items() if status == 200)
+    refused = {code: sum(count for (_, status), count in outcomes.items() if status == code) for code in REFUSALS}
+    by_action = ", ".join(
+        f"{action} {sum(count for (name, status), count in outcomes.items() if name == action and status == 200)}"
+        for action in ACTIONS
+    )
+    lost_or_phantom = abs(consistency.execution_events - succeeded)
+    print()
+    print(f"{'logins':<16}{sum(operator.logged_in for operator in operators)}/{len(operators)} operators")
+    print(f"{'requests':<16}{len(timed)} in {elapsed:.1f} s = {len(timed) / elapsed if elapsed else 0:.1f} requests/s")
+    print(_latency_line("latency (all)", timed))
+    print(_latency_line("latency (POST)", posts))
+    print(f"{'actions':<16}{succeeded} done by operators ({by_action})")
+    print(
+        f"{'refusals':<16}{sum(refused.values())} "
+        f"({', '.join(f'{code}: {count}' for code, count in sorted(refused.items()))}; expected under contention)"
+    )
+    print(f"{'errors':<16}{len(errors)}")
+    for problem, count in Counter(f"{sample.method} {sample.kind}: {sample.problem}" for sample in errors).items():
+        print(f"{'':<16}{count} x {problem}")
+    print(
+        f"{'consistency':<16}{consistency.steps} steps: {len(consistency.mismatches)} whose status differs from their "
+        f"last history event; {consistency.execution_events} execution events for {succeeded} actions done"
+    )
+    for pk, status, expected in consistency.mismatches[:10]:
+        print(f"{'':<16}step {pk}: status {status}, last history event says {expected}")
+    return len(errors), len(consistency.mismatches) + lost_or_phantom
+
+
+def _log_tail(workdir: Path, lines: int = 40) -> str:
+    log = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()
+    return "Last lines of gunicorn's log:\n" + "\n".join(log[-lines:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dropped and recreated (name: *load*)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--operators", type=int, default=50, help="simulated operators (threads)")
+    parser.add_argument("--customers", type=int, default=200)
+    parser.add_argument("--steps", type=int, default=10, help="template steps, deploy and verify in turn")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of work after every operator logged in")
+    parser.add_argument("--max-requests", type=int, default=2000, help="requests per operator at most")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed, for a run that picks the same way")
+    args = parser.parse_args(argv)
+    if min(args.workers, args.operators, args.customers, args.steps, args.max_requests) < 1 or args.duration <= 0:
+        parser.error("workers, operators, customers, steps, max-requests and duration must be positive")
+
+    parse_database_url(args.database_url)
+    workdir = Path(tempfile.mkdtemp(prefix="rollcall-load-"))
+    server = None
+    try:
+        env = production_environment(args.database_url, workdir)
+        os.environ.clear()
+        os.environ.update(env)
+        recreate_database(args.database_url)
+        print(f"Setting up {args.customers} customers x {args.steps} steps and {args.operators} operators…", flush=True)
+        release_pk, customers, usernames, rights = set_up(
+            customers=args.customers, steps=args.steps, operators=args.operators
+        )
+        print(f"Operators are {rights}.")
+        port = args.port or free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        server = start_gunicorn(port=port, workers=args.workers, env=env, log_path=workdir / "gunicorn.log")
+        try:
+            wait_until_ready(server, base_url)
+        except RuntimeError as failure:
+            print(f"{failure}.\n{_log_tail(workdir)}")
+            return 1
+        print(
+            f"gunicorn with {args.workers} workers at {base_url} (machine: {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.2f}); {args.operators} operators log in, then work for {args.duration:g} s "
+            f"(at most {args.max_requests} requests each)…",
+            flush=True,
+        )
+        seeds = random.Random(args.seed)
+        operators = [
+            Operator(
+                username=username,
+                own_customers=customers[index :: len(usernames)],
+                all_customers=customers,
+                release_pk=release_pk,
+                max_requests=args.max_requests,
+                rng=random.Random(seeds.random()),
+                browser=Browser(base_url),
+            )
+            for index, username in enumerate(usernames)
+        ]
+        elapsed = run_operators(operators, Clock(args.duration), login_slots=args.workers)
+        stop_gunicorn(server)
+        server = None
+        errors, inconsistencies = report(operators, elapsed, check_consistency(release_pk))
+        if errors:
+            print(f"\n{_log_tail(workdir)}")
+        print("\nOK: no error, no inconsistency." if not errors and not inconsistencies else "\nFAILED.")
+        return 1 if errors or inconsistencies else 0
+    finally:
+        if server is not None:
+            stop_gunicorn(server)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""The load script (scripts/load_test.py): its percentiles, how it reads a step's status and version from the pages
+Rollcall really renders, what a simulated operator does in each status, the databases it refuses, and one short run
+end to end: gunicorn, three operators, a consistent history, zero errors."""
+
+import importlib.util
+import os
+import random
+import re
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from releases.services import release_activate
+from steps.models import CustomerStep
+from steps.services import customer_step_mark_done, customer_step_skip
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "load_test.py"
+_spec = importlib.util.spec_from_file_location("load_test", SCRIPT)
+load_test = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(load_test)
+
+PANEL = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "side-panel"}
+
+
+class FixedRandom(random.Random):
+    """A random source whose every draw is `value`, to choose a branch of the operator's behaviour."""
+
+    def __init__(self, value: float):
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+@pytest.fixture
+def operator_client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser(username="op", password="rollcall-test-pw"))
+    return client
+
+
+@pytest.fixture
+def active(world):
+    release_activate(release=world.release, user=world.user)
+    return world
+
+
+# --- percentiles ------------------------------------------------------------------------------------------------
+
+
+def test_percentiles_interpolate_between_the_closest_ranks():
+    values = [float(n) for n in range(1, 101)]
+
+    assert load_test.percentile(values, 50) == pytest.approx(50.5)
+    assert load_test.percentile(values, 95) == pytest.approx(95.05)
+    assert load_test.percentile(values, 99) == pytest.approx(99.01)
+
+
+def test_percentile_of_one_value_is_that_value_and_of_none_is_none():
+    assert load_test.percentile([42.0], 99) == 42.0
+    assert load_test.percentile([], 50) is None
+
+
+# --- reading the pages ------------------------------------------------------------------------------------------
+
+
+def test_checklist_parsing_reads_every_step_of_the_customer_page_with_status_and_version(active, operator_client):
+    customer = active.customers["customer-a"]
+    steps = list(CustomerStep.objects.filter(release=active.release, customer=customer).order_by("pk"))
+    customer_step_mark_done(step=steps[0], user=active.user)
+    customer_step_skip(step=steps[1], user=active.user, reason="not needed")
+
+    response = operator_client.get(reverse("steps:customer_steps", args=[active.release.pk, customer.pk]))
+
+    parsed = sorted(load_test.parse_checklist(response.content.decode()), key=lambda state: state.pk)
+    assert parsed == [
+        load_test.StepState(pk=step.pk, status=step.status, version=step.version)
+        for step in CustomerStep.objects.filter(pk__in=[s.pk for s in steps]).order_by("pk")
+    ]
+    assert [state.status for state in parsed] == ["done", "skipped", "pending"]
+
+
+def test_panel_parsing_reads_the_status_and_version_of_the_side_panel_and_of_an_action_answer(active, operator_client):
+    step = CustomerStep.objects.filter(release=active.release).first()
+
+    panel = operator_client.get(reverse("steps:step_detail", args=[step.pk]), **PANEL)
+    answer = operator_client.post(reverse("steps:step_done", args=[step.pk]), {"version": step.version}, **PANEL)
+
+    assert load_test.parse_panel(panel.content.decode(), step.pk) == load_test.StepState(step.pk, "pending", 1)
+    assert answer.status_code == 200
+    assert load_test.parse_panel(answer.content.decode(), step.pk) == load_test.StepState(step.pk, "done", 2)
+
+
+def test_panel_parsing_finds_nothing_in_a_page_without_a_panel():
+    assert load_test.parse_panel("<html><body>Log in to Rollcall</body></html>", 1) is None
+
+
+# --- what an operator does --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "draw", "action"),
+    [
+        ("pending", 0.99, "done"),
+        ("pending", 0.0, "skip"),
+        ("reverted", 0.0, "done"),
+        ("reverted", 0.99, "done"),
+        ("skipped", 0.5, "reopen"),
+        ("done", 0.0, "revert"),
+        ("done", 0.99, None),
+    ],
+)
+def test_an_operator_acts_as_the_status_allows(status, draw, action):
+    assert load_test.choose_action(status, FixedRandom(draw)) == action
+
+
+def test_an_operator_mostly_picks_a_step_that_is_not_done():
+    steps = [load_test.StepState(1, "done", 2), load_test.StepState(2, "pending", 1)]
+
+    assert load_test.choose_step(steps, FixedRandom(0.0)) == steps[1]
+
+
+# --- where it may run -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        ("postgres://postgres@db.example.com:5432/rollcall_load", "only runs on 127.0.0.1"),
+        ("postgres://postgres@127.0.0.1:5432/rollcall", "must contain 'load'"),
+        ("sqlite:////var/lib/rollcall/rollcall.sqlite3", "must contain 'load'"),
+        ("mysql://root@127.0.0.1/rollcall_load", "Unsupported database URL"),
+    ],
+)
+def test_the_script_refuses_a_remote_database_or_one_it_could_not_safely_drop(url, refusal):
+    with pytest.raises(SystemExit, match=refusal):
+        load_test.parse_database_url(url)
+
+
+# --- end to end -------------------------------------------------------------------------------------------------
+
+
+def _end_to_end_database_url(tmp_path) -> str:
+    """PostgreSQL when the suite runs on it (a database of its own on the same server), else an SQLite file."""
+    suite_url = urllib.parse.urlsplit(os.environ.get("DATABASE_URL", ""))
+    if suite_url.scheme in {"postgres", "postgresql"}:
+        return urllib.parse.urlunsplit(suite_url._replace(path=f"/rollcall_load_e2e_{os.getpid()}"))
+    return f"sqlite:///{tmp_path / 'load.sqlite3'}"
+
+
+def test_a_short_load_run_ends_with_no_error_and_a_history_that_explains_every_status(tmp_path):
+    database_url = _end_to_end_database_url(tmp_path)
+    arguments = ["--operators", "3", "--customers", "5", "--steps", "2", "--duration", "2", "--workers", "2"]
+    try:
+        run = subprocess.run(
+            [sys.executable, str(SCRIPT), "--database-url", database_url, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        load_test.drop_database(database_url)
+
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert re.search(r"^logins\s+3/3 operators$", output, re.MULTILINE), output
+    assert int(re.search(r"^actions\s+(\d+) done", output, re.MULTILINE).group(1)) > 0, output
+    assert re.search(r"^errors\s+0$", output, re.MULTILINE), output
+    assert re.search(r"^consistency\s+10 steps: 0 whose status differs", output, re.MULTILINE), output
