@@ -98,13 +98,22 @@ def test_check_deploy_warns_when_not_served_over_https(production_env):
         assert warning in result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret_key(production_env):
+def test_production_refuses_to_serve_without_a_secret_key(production_env):
     del production_env["DJANGO_SECRET_KEY"]
 
-    result = manage(production_env, "check")
+    result = run(production_env, sys.executable, "-c", "import config.wsgi")
 
     assert result.returncode == 1
     assert "Set DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_offline_commands_need_no_secret_key(production_env):
+    del production_env["DJANGO_SECRET_KEY"]
+
+    result = manage(production_env, "makemigrations", "--check", "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
 
 
 def test_a_malformed_hsts_duration_is_named(production_env):
