@@ -90,7 +90,6 @@ VERSION_INPUT_RE = re.compile(r'<input\b[^>]*\bname="version"[^>]*>')
 VALUE_RE = re.compile(r'\bvalue="(\d+)"')
 ROW_RE = re.compile(r'<li id="step-(\d+)"')
 PANEL_RE = re.compile(r'<section id="step-panel".*?</section>', re.DOTALL)
-PANEL_PK_RE = re.compile(r'action="[^"]*/steps/(\d+)/')
 
 
 def _version_in(html: str) -> int | None:
