@@ -4,6 +4,8 @@ import os
 from types import SimpleNamespace
 
 import pytest
+from django.db.models import Q
+from django.db.models.signals import post_migrate
 
 from accounts.permissions import OPERATOR, RELEASE_MANAGER, ROLE_PERMISSIONS, VIEWER
 
@@ -11,24 +13,46 @@ from accounts.permissions import OPERATOR, RELEASE_MANAGER, ROLE_PERMISSIONS, VI
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture
-def user_with_role(db, django_user_model):
-    """Make a user in a role's group: `user_with_role("ana", RELEASE_MANAGER, password="…")`.
-
-    A transactional test ends by emptying every table; Django then re-creates content types and permissions but
-    not the groups the migration accounts/0001_roles wrote, so tests that run after one get them back here.
-    """
+def create_role_groups(sender, using, **kwargs) -> None:
+    """Make sure the role groups of accounts/migrations/0001_roles exist with their permissions (post_migrate)."""
     from django.contrib.auth.models import Group, Permission
 
+    for role, perms in ROLE_PERMISSIONS.items():
+        wanted = Q()
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        found = list(Permission.objects.using(using).filter(wanted))
+        assert len(found) == len(perms), f"{role}: missing permissions"
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set(found)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def role_groups_outlive_transactional_tests():
+    """A transactional test (live server, races) ends by emptying every table; Django then re-creates content types
+    and permissions in post_migrate, but not the role groups the data migration wrote. They are re-created there
+    too, so every test after it finds the database as the migrations left it, in whatever order the tests run.
+
+    post_migrate goes out app by app and each app's permissions are created on its own signal: the roles, which
+    need them all, come back on the signal of the last app with models.
+    """
+    from django.apps import apps
+
+    last_app = [app for app in apps.get_app_configs() if app.models_module is not None][-1]
+    post_migrate.connect(create_role_groups, sender=last_app, dispatch_uid="tests.create_role_groups")
+    yield
+    post_migrate.disconnect(sender=last_app, dispatch_uid="tests.create_role_groups")
+
+
+@pytest.fixture
+def user_with_role(db, django_user_model):
+    """Make a user in a role's group: `user_with_role("ana", RELEASE_MANAGER, password="…")`."""
+    from django.contrib.auth.models import Group
+
     def make(username: str, role: str, password: str = "rollcall-test-pw"):
-        group = Group.objects.filter(name=role).first()
-        if group is None:
-            group = Group.objects.create(name=role)
-            for perm in ROLE_PERMISSIONS[role]:
-                app_label, codename = perm.split(".")
-                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
         user = django_user_model.objects.create_user(username=username, password=password)
-        user.groups.add(group)
+        user.groups.add(Group.objects.get(name=role))
         return user
 
     return make
