@@ -13,12 +13,13 @@ class Event(models.Model):
 
     The subject foreign keys (release, cluster, customer, template step, customer step) are all the objects the
     change concerns, so each object's history is one indexed filter. Nothing in the application updates or
-    deletes an event; the records it points at are never deleted either (soft delete), so the links hold.
+    deletes an event; the records it points at are never deleted either (soft delete), so the links hold. A user
+    may be deleted: their events stay, without the link, and `actor_name` still says who acted.
     """
 
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="rollcall_events"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="rollcall_events"
     )
     actor_name = models.CharField(max_length=150)
     action = models.CharField(max_length=40, choices=EventAction.choices)
