@@ -191,11 +191,26 @@ STORAGES = {
 # Everything goes to stdout, once, where gunicorn's access log joins it: Django's own loggers (django.request's
 # errors included) lose their default handlers and pass their records up to the root logger.
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
+
+
+def refusal_in_one_line(record) -> bool:
+    """A refusal (403) is expected, not a fault: log django.request's warning for it without the traceback of the
+    PermissionDenied it logs along."""
+    if getattr(record, "status_code", None) == 403:
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"simple": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"refusal_in_one_line": {"()": "django.utils.log.CallbackFilter", "callback": refusal_in_one_line}},
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "simple"}},
-    "loggers": {"django": {"handlers": [], "level": LOG_LEVEL, "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"handlers": [], "filters": ["refusal_in_one_line"], "propagate": True},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
