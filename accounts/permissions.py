@@ -3,7 +3,7 @@ service asks for before it changes anything.
 
 Viewer reads everything and changes nothing; Operator carries out steps (mark done, skip, revert, undo a skip,
 notes, Mark All); Release manager also changes releases, template steps, customer steps (override, reset, custom
-steps), clusters and customers. Superusers may do everything.
+steps), clusters, customers and variables. Superusers may do everything.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -29,6 +29,9 @@ DELETE_TEMPLATE_STEP = "steps.delete_steptemplate"
 ADD_CUSTOMER_STEP = "steps.add_customerstep"
 CHANGE_CUSTOMER_STEP = "steps.change_customerstep"
 DELETE_CUSTOMER_STEP = "steps.delete_customerstep"
+ADD_VARIABLE = "variables.add_variable"
+CHANGE_VARIABLE = "variables.change_variable"
+DELETE_VARIABLE = "variables.delete_variable"
 
 VIEWER_PERMISSIONS = (
     "clusters.view_cluster",
@@ -38,6 +41,7 @@ VIEWER_PERMISSIONS = (
     "steps.view_steptemplate",
     "steps.view_customerstep",
     "history.view_event",
+    "variables.view_variable",
 )
 OPERATOR_PERMISSIONS = (*VIEWER_PERMISSIONS, EXECUTE_STEPS)
 RELEASE_MANAGER_PERMISSIONS = (
@@ -58,6 +62,9 @@ RELEASE_MANAGER_PERMISSIONS = (
     CHANGE_CUSTOMER_STEP,
     DELETE_CUSTOMER_STEP,
     ADD_ENROLLMENT,
+    ADD_VARIABLE,
+    CHANGE_VARIABLE,
+    DELETE_VARIABLE,
 )
 # Each role's group and its permissions ("app_label.codename"), weakest role first.
 ROLE_PERMISSIONS = {
@@ -86,6 +93,9 @@ ALLOWED_ACTIONS = {
     ADD_CUSTOMER_STEP: "add custom steps",
     CHANGE_CUSTOMER_STEP: "override, reset or edit customer steps",
     DELETE_CUSTOMER_STEP: "remove custom steps",
+    ADD_VARIABLE: "add variables",
+    CHANGE_VARIABLE: "change variables",
+    DELETE_VARIABLE: "delete variables",
 }
 
 

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "customers",
     "releases",
     "steps",
+    "variables",
     "history",
     "dashboard",
     "accounts",

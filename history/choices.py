@@ -37,3 +37,6 @@ class EventAction(models.TextChoices):
     STEP_REVERTED = "step.reverted", "Reverted"
     STEP_REOPENED = "step.reopened", "Skip undone"
     STEP_NOTES_CHANGED = "step.notes_changed", "Notes changed"
+    VARIABLE_ADDED = "variable.added", "Variable added"
+    VARIABLE_CHANGED = "variable.changed", "Variable changed"
+    VARIABLE_DELETED = "variable.deleted", "Variable deleted"
