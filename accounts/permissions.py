@@ -21,7 +21,6 @@ CHANGE_CUSTOMER = "customers.change_customer"
 DELETE_CUSTOMER = "customers.delete_customer"
 ADD_RELEASE = "releases.add_release"
 CHANGE_RELEASE = "releases.change_release"
-DELETE_RELEASE = "releases.delete_release"
 ADD_ENROLLMENT = "releases.add_enrollment"
 ADD_TEMPLATE_STEP = "steps.add_steptemplate"
 CHANGE_TEMPLATE_STEP = "steps.change_steptemplate"
@@ -54,7 +53,6 @@ RELEASE_MANAGER_PERMISSIONS = (
     DELETE_CUSTOMER,
     ADD_RELEASE,
     CHANGE_RELEASE,
-    DELETE_RELEASE,
     ADD_TEMPLATE_STEP,
     CHANGE_TEMPLATE_STEP,
     DELETE_TEMPLATE_STEP,
@@ -87,6 +85,7 @@ ALLOWED_ACTIONS = {
     DELETE_CUSTOMER: "archive or restore customers",
     ADD_RELEASE: "create or clone releases",
     CHANGE_RELEASE: "change, activate or archive releases or add customers to them",
+    ADD_ENROLLMENT: "activate releases or add customers to them",
     ADD_TEMPLATE_STEP: "add template steps",
     CHANGE_TEMPLATE_STEP: "change or reorder template steps",
     DELETE_TEMPLATE_STEP: "delete template steps",

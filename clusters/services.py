@@ -9,7 +9,10 @@ from clusters.models import Cluster
 from core.errors import DomainError
 from core.models import validate_or_refuse
 from history.choices import EventAction
-from history.services import changed_values, record_event, snapshot
+from history.services import apply_changes, record_event, snapshot
+
+# A customer that becomes active joins the releases that cover everyone: the workflow offers this one module for it.
+from steps.enrollment import join_covering_releases
 
 CLUSTER_NAME_TAKEN = "A cluster named {name} already exists."
 CLUSTER_HAS_ACTIVE_CUSTOMERS = "Cluster {name} still has {count} active customer(s); move or archive them first."
@@ -64,16 +67,8 @@ def cluster_create(
 def cluster_update(*, cluster: Cluster, user, **changes) -> Cluster:
     """Edit a cluster (FC-002). Re-activating it brings its active customers into releases that cover everyone."""
     require(user, CHANGE_CLUSTER)
-    from releases.services import join_covering_releases
-
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
-    before = snapshot(cluster, EDITABLE_FIELDS)
-    for field, value in changes.items():
-        setattr(cluster, field, value.strip() if field in {"name", "kubeconfig_path"} else value)
-    old, new = changed_values(before, snapshot(cluster, EDITABLE_FIELDS))
+    old, new = apply_changes(cluster, changes, EDITABLE_FIELDS, strip=("name", "kubeconfig_path"))
     if not new:
         return cluster
     _save(cluster)
@@ -105,8 +100,6 @@ def cluster_delete(*, cluster: Cluster, user) -> Cluster:
 def cluster_restore(*, cluster: Cluster, user) -> Cluster:
     """Bring a deleted cluster back, unless another cluster took its name meanwhile."""
     require(user, DELETE_CLUSTER)
-    from releases.services import join_covering_releases
-
     cluster = Cluster.all_objects.select_for_update().get(pk=cluster.pk)
     if not cluster.is_deleted:
         raise DomainError(CLUSTER_NOT_DELETED.format(name=cluster.name))

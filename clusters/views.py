@@ -11,9 +11,10 @@ from django_htmx.http import reswap
 from clusters import services
 from clusters.forms import ClusterForm
 from clusters.models import Cluster
-from clusters.selectors import cluster_release_status, clusters_with_customers
+from clusters.selectors import clusters_with_customers
 from core.errors import DomainError
 from core.forms import add_domain_error
+from steps.progress import cluster_release_status
 
 REFUSED = 422
 

@@ -9,7 +9,10 @@ from core.errors import DomainError
 from core.models import validate_or_refuse
 from customers.models import Customer
 from history.choices import EventAction
-from history.services import changed_values, record_event, snapshot
+from history.services import apply_changes, record_event, snapshot
+
+# A customer that becomes active joins the releases that cover everyone: the workflow offers this one module for it.
+from steps.enrollment import join_covering_releases
 
 NAMESPACE_TAKEN = "Namespace {namespace} on cluster {cluster} is already used by customer {other}."
 CLUSTER_IS_DELETED = "Cluster {cluster} is deleted; choose another cluster or restore it first."
@@ -66,8 +69,6 @@ def customer_create(
     An active customer joins every active release that covers all customers (BR-S06: new customers inherit).
     """
     require(user, ADD_CUSTOMER)
-    from releases.services import join_covering_releases
-
     customer = Customer(
         cluster=cluster,
         name=name.strip(),
@@ -92,16 +93,8 @@ def customer_create(
 def customer_update(*, customer: Customer, user, **changes) -> Customer:
     """Edit a customer (FM-002). A new cluster is a move (BR-M02), recorded as its own event; its steps stay."""
     require(user, CHANGE_CUSTOMER)
-    from releases.services import join_covering_releases
-
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     customer = Customer.objects.select_for_update().select_related("cluster").get(pk=customer.pk)
-    before = snapshot(customer, EDITABLE_FIELDS)
-    for field, value in changes.items():
-        setattr(customer, field, value.strip() if field in {"name", "namespace"} else value)
-    old, new = changed_values(before, snapshot(customer, EDITABLE_FIELDS))
+    old, new = apply_changes(customer, changes, EDITABLE_FIELDS, strip=("name", "namespace"))
     if not new:
         return customer
     _save(customer)
@@ -146,8 +139,6 @@ def customer_delete(*, customer: Customer, user) -> Customer:
 def customer_restore(*, customer: Customer, user) -> Customer:
     """Bring an archived customer back; it catches up with releases that cover all customers."""
     require(user, DELETE_CUSTOMER)
-    from releases.services import join_covering_releases
-
     customer = Customer.all_objects.select_for_update().select_related("cluster").get(pk=customer.pk)
     if not customer.is_deleted:
         raise DomainError(CUSTOMER_NOT_DELETED.format(name=customer.name))

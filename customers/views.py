@@ -6,33 +6,32 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 
 from core.errors import DomainError
 from core.forms import add_domain_error
+from core.htmx import render_page_or_partial
 from customers import services
 from customers.forms import CustomerFilter, CustomerForm
 from customers.models import Customer
-from customers.selectors import customer_events, customer_release_history, customers_with_progress
+from customers.selectors import customer_events
+from steps.progress import customer_release_history, customers_with_progress
 
 REFUSED = 422
 
 
 @require_GET
 @login_required
-@vary_on_headers("HX-Request", "HX-Target")
 def customer_list(request):
     """Customers grouped by cluster, filtered by clusters and sorted (FM-004, FM-006, §8.3); htmx gets the list."""
     customer_filter = CustomerFilter(request.GET, queryset=customers_with_progress())
     customers = customer_filter.qs
     sort = customer_filter.form.cleaned_data.get("sort") or "cluster"
-    template = "customers/customer_list.html"
-    if request.htmx.target == "customer-list":
-        template += "#customer_list"
-    return render(
+    return render_page_or_partial(
         request,
-        template,
+        "customers/customer_list.html",
         {"filter": customer_filter, "customers": customers, "grouped": sort == "cluster", "sort": sort},
+        partial="customer_list",
+        target="customer-list",
     )
 
 

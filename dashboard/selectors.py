@@ -5,9 +5,9 @@ from django.db.models import Count, Q
 from clusters.models import Cluster
 from releases.choices import ReleaseStatus
 from releases.models import Release
-from releases.selectors import overall_progress_by_release
 from steps.choices import StepStatus
 from steps.models import CustomerStep
+from steps.progress import overall_progress_by_release
 
 
 def active_releases_with_progress() -> list[Release]:

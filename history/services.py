@@ -66,9 +66,8 @@ def record_step_events(
     Activation and template edits touch thousands of steps at once; writing their history row by row would make
     the number of queries grow with the number of customers. Returns how many events were written.
     """
-    from customers.models import Customer
-    from steps.models import CustomerStep
-
+    step_model = steps.model
+    customer_model = step_model._meta.get_field("customer").related_model
     selected_sql, selected_params = steps.order_by().values("pk").query.sql_with_params()
     json_field = Event._meta.get_field("before")
     sql = (
@@ -76,7 +75,7 @@ def record_step_events(
         "release_id, cluster_id, customer_id, template_step_id, customer_step_id, object_repr) "
         "SELECT %s, %s, %s, %s, %s, %s, s.release_id, c.cluster_id, s.customer_id, s.template_id, s.id, "
         "c.name || ': ' || s.name "
-        f"FROM {CustomerStep._meta.db_table} s JOIN {Customer._meta.db_table} c ON c.id = s.customer_id "
+        f"FROM {step_model._meta.db_table} s JOIN {customer_model._meta.db_table} c ON c.id = s.customer_id "
         f"WHERE s.id IN ({selected_sql})"
     )
     params = [
@@ -110,3 +109,20 @@ def changed_values(before: dict, after: dict) -> tuple[dict, dict]:
     """Only what changed, as (before, after), for an event that shows before → after."""
     keys = [key for key in after if before.get(key) != after[key]]
     return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
+
+
+def apply_changes(
+    instance, changes: dict, fields: tuple[str, ...], *, strip: tuple[str, ...] = ()
+) -> tuple[dict, dict]:
+    """Set `changes` on `instance` and return only what changed, as (before, after), for the update event.
+
+    Only `fields` may change (anything else is a programming error: TypeError); the values of `strip` lose their
+    surrounding blanks. An empty `after` means there is nothing to save or record.
+    """
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    before = snapshot(instance, fields)
+    for field, value in changes.items():
+        setattr(instance, field, value.strip() if field in strip else value)
+    return changed_values(before, snapshot(instance, fields))

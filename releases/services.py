@@ -7,21 +7,21 @@ step to every covered customer with a constant number of queries, however many c
 from itertools import groupby
 from operator import attrgetter
 
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import transaction
 from django.utils import timezone
 
-from accounts.permissions import ADD_RELEASE, CHANGE_RELEASE, require
+from accounts.permissions import ADD_ENROLLMENT, ADD_RELEASE, CHANGE_RELEASE, require
 from core.errors import DomainError
 from core.models import validate_or_refuse
 from customers.models import Customer
 from customers.selectors import eligible_customers
 from history.choices import EventAction
-from history.services import changed_values, record_event, snapshot
+from history.services import apply_changes, record_event, snapshot
 from releases.choices import ReleaseStatus, ReleaseType
-from releases.models import Enrollment, Release
+from releases.models import Release
+from releases.rules import refuse_if_archived, refuse_if_not_active
+from steps.enrollment import enroll
 from steps.models import StepTemplate
-from steps.services import materialize_template_steps
 
 # The release lifecycle (FR-002): status → the statuses it may move to, and the word for that move.
 RELEASE_TRANSITIONS: dict[str, dict[str, str]] = {
@@ -30,9 +30,8 @@ RELEASE_TRANSITIONS: dict[str, dict[str, str]] = {
     ReleaseStatus.ARCHIVED: {},
 }
 TRANSITION_REFUSED = "Release {name} is {status}; it cannot be {verb}d."
-RELEASE_ARCHIVED = "Release {name} is archived; it can no longer change."
 SELECTION_EMPTY = "The selection leaves no customer in release {name}; select at least one active customer."
-RELEASE_NOT_ACTIVE = "Release {name} is {status}; customers can only be added to an active release."
+CUSTOMERS_NEED_ACTIVE_RELEASE = "Release {name} is {status}; customers can only be added to an active release."
 CUSTOMERS_NOT_ELIGIBLE = "Only active customers in active clusters can join a release: {names}."
 NOTHING_TO_ADD = "Every selected customer is already in release {name}."
 
@@ -61,37 +60,6 @@ def _refuse_transition(release: Release, target: str) -> None:
         raise DomainError(
             TRANSITION_REFUSED.format(name=release.name, status=release.get_status_display().lower(), verb=verb)
         )
-
-
-def refuse_if_archived(release: Release) -> None:
-    """Archived releases are a closed record: nothing in them changes any more."""
-    if release.status == ReleaseStatus.ARCHIVED:
-        raise DomainError(RELEASE_ARCHIVED.format(name=release.name))
-
-
-def _enroll(*, release: Release, customers: QuerySet[Customer], user, when) -> tuple[list[str], int]:
-    """Give `customers` every current template step they lack and record the newcomers' enrollment.
-
-    Three INSERT … SELECT statements (steps, their history, enrollments) whatever the number of customers.
-    Returns the names of the customers that joined and the number of steps created.
-    """
-    newcomers = customers.exclude(enrollments__release=release).order_by()
-    names = list(newcomers.order_by("name").values_list("name", flat=True))
-    created = materialize_template_steps(release=release, customers=customers, user=user, when=when)
-    if names:
-        newcomers_sql, newcomers_params = newcomers.values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {Enrollment._meta.db_table} (release_id, customer_id, enrolled_at, enrolled_by_id) "
-                f"SELECT %s, c.id, %s, %s FROM {Customer._meta.db_table} c WHERE c.id IN ({newcomers_sql})",
-                [
-                    release.pk,
-                    Enrollment._meta.get_field("enrolled_at").get_db_prep_save(when, connection),
-                    user.pk if user is not None else None,
-                    *newcomers_params,
-                ],
-            )
-    return names, created
 
 
 @transaction.atomic
@@ -132,15 +100,9 @@ def release_create(
 def release_update(*, release: Release, user, **changes) -> Release:
     """Edit a release's name, type, version, date, description or metadata; archived releases are closed."""
     require(user, CHANGE_RELEASE)
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     release = _locked(release)
     refuse_if_archived(release)
-    before = snapshot(release, EDITABLE_FIELDS)
-    for field, value in changes.items():
-        setattr(release, field, value.strip() if field in {"name", "version_number"} else value)
-    old, new = changed_values(before, snapshot(release, EDITABLE_FIELDS))
+    old, new = apply_changes(release, changes, EDITABLE_FIELDS, strip=("name", "version_number"))
     if not new:
         return release
     _refuse_incomplete(release)
@@ -161,6 +123,7 @@ def release_activate(*, release: Release, user, exclude_customers=(), exclude_cl
     release activated for a selection does not grow by itself (customers can still be added: release_add_customers).
     """
     require(user, CHANGE_RELEASE)
+    require(user, ADD_ENROLLMENT)
     release = _locked(release)
     _refuse_transition(release, ReleaseStatus.ACTIVE)
     covers_all = not exclude_customers and not exclude_clusters
@@ -172,7 +135,7 @@ def release_activate(*, release: Release, user, exclude_customers=(), exclude_cl
     if not covers_all and not customers.exists():
         raise DomainError(SELECTION_EMPTY.format(name=release.name))
     when = timezone.now()
-    names, created = _enroll(release=release, customers=customers, user=user, when=when)
+    names, created = enroll(release=release, customers=customers, user=user, when=when)
     release.status = ReleaseStatus.ACTIVE
     release.activated_at = when
     release.covers_all_customers = covers_all
@@ -201,15 +164,15 @@ def release_add_customers(*, release: Release, customers, user) -> list[str]:
     Returns the names of the customers added.
     """
     require(user, CHANGE_RELEASE)
+    require(user, ADD_ENROLLMENT)
     release = _locked(release)
-    if release.status != ReleaseStatus.ACTIVE:
-        raise DomainError(RELEASE_NOT_ACTIVE.format(name=release.name, status=release.get_status_display().lower()))
+    refuse_if_not_active(release, CUSTOMERS_NEED_ACTIVE_RELEASE)
     selected = Customer.objects.filter(pk__in=[getattr(c, "pk", c) for c in customers])
     refused = sorted(selected.exclude(pk__in=eligible_customers().values("pk")).values_list("name", flat=True))
     if refused:
         raise DomainError(CUSTOMERS_NOT_ELIGIBLE.format(names=", ".join(refused)), field="customers")
     when = timezone.now()
-    names, created = _enroll(release=release, customers=selected, user=user, when=when)
+    names, created = enroll(release=release, customers=selected, user=user, when=when)
     if not names:
         raise DomainError(NOTHING_TO_ADD.format(name=release.name), field="customers")
     record_event(
@@ -221,30 +184,6 @@ def release_add_customers(*, release: Release, customers, user) -> list[str]:
         after={"customers": names, "steps_created": created},
     )
     return names
-
-
-def join_covering_releases(*, customers: QuerySet[Customer], user) -> None:
-    """Bring customers that are (again) active into every active release that covers all customers (BR-S06).
-
-    Called when a customer is created, restored, re-activated or moved, or its cluster re-activated or restored.
-    Customers already in such a release only catch up on template steps they lack.
-    """
-    joining = customers.filter(pk__in=eligible_customers().values("pk"))
-    if not joining.exists():
-        return
-    when = timezone.now()
-    covering = Release.objects.select_for_update().filter(status=ReleaseStatus.ACTIVE, covers_all_customers=True)
-    for release in covering:
-        names, created = _enroll(release=release, customers=joining, user=user, when=when)
-        if names or created:
-            record_event(
-                action=EventAction.RELEASE_CUSTOMERS_ADDED,
-                user=user,
-                object_repr=release.name,
-                release=release,
-                when=when,
-                after={"customers": names, "steps_created": created},
-            )
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError
 from core.forms import add_domain_error
+from core.htmx import render_page_or_partial
 from releases import services
 from releases.choices import ReleaseStatus
 from releases.forms import (
@@ -29,7 +30,6 @@ from releases.models import Release
 from releases.selectors import (
     customers_to_enroll,
     outstanding_step_count,
-    overall_progress_by_release,
     releases_with_progress,
     template_step_delete_impact,
     template_step_follower_count,
@@ -38,6 +38,7 @@ from releases.selectors import (
 from steps import services as step_services
 from steps.choices import StepCategory
 from steps.models import StepTemplate
+from steps.progress import overall_progress_by_release
 
 RELEASE_PAGE = "releases/release_detail.html"
 
@@ -88,8 +89,9 @@ def _refused(request, release: Release, message: str) -> HttpResponse:
 
 def _dialog(request, template: str, context: dict, *, form) -> HttpResponse:
     """A dialog: its fragment for htmx (rendered into #dialog), a page of its own otherwise; 422 when refused."""
-    name = f"{template}#dialog" if request.htmx else template
-    return render(request, name, {**context, "form": form}, status=422 if form.errors else 200)
+    return render_page_or_partial(
+        request, template, {**context, "form": form}, partial="dialog", status=422 if form.errors else 200
+    )
 
 
 def _picker_context(form, *, step_count: int, verb: str) -> dict:
@@ -317,4 +319,4 @@ def template_steps_reorder(request, pk: int, category: str):
         return redirect("releases:release_detail", release.pk)
     section = _section(category, template_steps_by_category(release)[category], error=error)
     context = {"release": release, "editable": release.status != ReleaseStatus.ARCHIVED, "section": section}
-    return render(request, f"{RELEASE_PAGE}#step_list", context, status=422 if error else 200)
+    return render_page_or_partial(request, RELEASE_PAGE, context, partial="step_list", status=422 if error else 200)

@@ -21,6 +21,15 @@ class StepStatus(models.TextChoices):
     REVERTED = "reverted", "Reverted"
 
 
+# How a status shows on every screen: one place, so the matrix, the panel and the lists agree.
+STATUS_LABELS = {
+    StepStatus.DONE: "✅ Done",
+    StepStatus.PENDING: "🔄 Pending",
+    StepStatus.SKIPPED: "⏸️ Skipped",
+    StepStatus.REVERTED: "↩️ Reverted",
+}
+
+
 class Position(models.TextChoices):
     """Where a custom step goes relative to the step it is placed next to."""
 

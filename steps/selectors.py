@@ -11,10 +11,10 @@ from django.db.models import Count, F, QuerySet
 from clusters.models import Cluster
 from customers.models import Customer
 from releases.choices import ReleaseStatus
-from releases.selectors import ReleaseProgress, release_progress
 from steps.choices import StepCategory, StepStatus
 from steps.models import STEP_ORDER, CustomerStep, StepTemplate
-from steps.services import STEP_TRANSITIONS
+from steps.progress import ReleaseProgress, release_progress
+from steps.transitions import STEP_TRANSITIONS
 
 # Steps placed before the first template step (anchor NULL) sort before every template step.
 BEFORE_FIRST_TEMPLATE = -1
@@ -45,7 +45,7 @@ def customer_steps_for_screens() -> QuerySet[CustomerStep]:
 @dataclass(frozen=True)
 class StepActions:
     """What the screens offer for one step: the source-type actions of spec §5.7 and the status transitions of
-    steps.services.STEP_TRANSITIONS. The services still decide; this only keeps refused buttons off the screen."""
+    steps.transitions.STEP_TRANSITIONS. The services still decide; this only keeps refused buttons off the screen."""
 
     source: str  # "template", "overridden" or "custom" (spec §5.7, "Actions by Source Type")
     editable: bool  # the release is active, the customer not archived and the step not removed
@@ -125,10 +125,6 @@ class Matrix:
     progress: ReleaseProgress
     status: str | None
 
-    @property
-    def customer_count(self) -> int:
-        return sum(len(table.customers) for table in self.tables)
-
 
 def clusters_of_release(release) -> QuerySet[Cluster]:
     """The clusters of the release's customers that are not archived, by name: the matrix's cluster filter."""
@@ -187,7 +183,6 @@ def release_matrix(release, *, category: str, cluster: Cluster | None = None, st
 
     by_id = {customer.pk: customer for customer in customers}
     for customer in customers:
-        customer.counts = progress.customer(customer.pk, category)
         customer.progress = progress.customer_percent(customer.pk, category)
     for step in steps:
         step.customer = by_id[step.customer_id]

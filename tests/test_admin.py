@@ -17,7 +17,8 @@ from releases.models import Release
 from releases.services import TRANSITION_REFUSED, release_activate
 from steps.choices import StepStatus
 from steps.models import CustomerStep, StepTemplate
-from steps.services import CONTENT_LOCKED, customer_step_mark_done
+from steps.services import customer_step_mark_done
+from steps.services.rules import CONTENT_LOCKED
 from tests.factories import ClusterFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from steps.services import customer_step_add_custom, customer_step_mark_done, cu
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 from tests.test_hostile_input import database_snapshot
 
-APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "history")
+APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "audit")
 
 
 def build_routes_world(user) -> SimpleNamespace:
@@ -96,8 +96,8 @@ URL_KWARGS = {
     "steps:step_reset": lambda w: {"pk": w.overridden.pk},
     "steps:step_edit": lambda w: {"pk": w.custom.pk},
     "steps:step_remove": lambda w: {"pk": w.custom.pk},
-    "history:audit": lambda w: {},
-    "history:audit_export": lambda w: {},
+    "audit:audit": lambda w: {},
+    "audit:audit_export": lambda w: {},
 }
 
 # Every route that takes a POST, with data it accepts (so that, with a valid token, it would change something).

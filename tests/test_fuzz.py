@@ -82,7 +82,7 @@ FIELDS = {
 GET_FIELDS = {
     "customers:customer_list": ["cluster", "sort"],
     "steps:matrix": ["category", "cluster", "status"],
-    "history:audit": [
+    "audit:audit": [
         "release",
         "cluster",
         "customer",
@@ -94,7 +94,7 @@ GET_FIELDS = {
         "template_step",
         "page",
     ],
-    "history:audit_export": ["release", "customer", "action", "date_from", "date_to"],
+    "audit:audit_export": ["release", "customer", "action", "date_from", "date_to"],
 }
 
 STEP_ACTIONS = ("done", "skip", "revert", "reopen", "notes", "override", "reset", "edit", "remove")

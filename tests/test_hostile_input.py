@@ -21,7 +21,8 @@ from releases.models import Release
 from releases.services import release_activate
 from steps.choices import StepStatus
 from steps.models import CustomerStep, StepTemplate
-from steps.services import SKIP_REASON_REQUIRED, customer_step_add_custom
+from steps.services import customer_step_add_custom
+from steps.services.rules import SKIP_REASON_REQUIRED
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 
 ROLLCALL_APPS = ("clusters", "customers", "releases", "steps", "history")
@@ -416,7 +417,7 @@ def test_br_s03_blank_skip_reason_is_refused_next_to_the_field(admin_client, hos
     [
         lambda w, pk: reverse("customers:customer_list") + f"?cluster={pk}",
         lambda w, pk: reverse("steps:matrix", args=[w.release.pk]) + f"?cluster={pk}",
-        lambda w, pk: reverse("history:audit") + f"?customer={pk}&customer_step={pk}",
+        lambda w, pk: reverse("audit:audit") + f"?customer={pk}&customer_step={pk}",
     ],
     ids=["customer-list", "matrix", "audit"],
 )

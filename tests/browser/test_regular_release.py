@@ -15,7 +15,7 @@ from releases.choices import ReleaseStatus
 from releases.models import Release
 from steps.choices import StepStatus
 from steps.models import CustomerStep, StepTemplate
-from steps.services import SKIP_REASON_REQUIRED
+from steps.services.rules import SKIP_REASON_REQUIRED
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory
 
 DEPLOY_APP = """#!/usr/bin/env bash

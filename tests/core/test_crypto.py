@@ -68,9 +68,9 @@ def test_not_configured_says_how_to_set_a_key(monkeypatch, setting):
 @pytest.mark.parametrize(
     ("setting", "position", "count"),
     [
-        ("not-a-valid-key-TOPSECRET", 1, 1),
-        (f"{NEW_KEY},c2hvcnQtVE9QU0VDUkVU", 2, 2),  # valid base64, but not 32 bytes
-        (f"{NEW_KEY} TOPSECRETé", 2, 2),
+        pytest.param("not-a-valid-key-TOPSECRET", 1, 1, id="not-base64"),
+        pytest.param(f"{NEW_KEY},c2hvcnQtVE9QU0VDUkVU", 2, 2, id="second-too-short"),  # valid base64, not 32 bytes
+        pytest.param(f"{NEW_KEY} TOPSECRETé", 2, 2, id="second-not-ascii"),
     ],
 )
 def test_invalid_key_is_refused_without_showing_the_key(monkeypatch, setting, position, count):

@@ -3,9 +3,10 @@
 import pytest
 
 from customers.services import customer_delete
-from releases.selectors import release_progress, releases_ready_to_archive
+from releases.selectors import releases_ready_to_archive
 from releases.services import release_activate
 from steps.models import CustomerStep
+from steps.progress import release_progress
 from steps.services import customer_step_mark_done, customer_step_revert, customer_step_skip
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 

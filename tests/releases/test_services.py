@@ -13,12 +13,12 @@ from history.choices import EventAction
 from history.models import Event
 from releases.choices import ReleaseStatus
 from releases.models import Enrollment, Release
+from releases.rules import RELEASE_ARCHIVED
 from releases.services import (
+    CUSTOMERS_NEED_ACTIVE_RELEASE,
     CUSTOMERS_NOT_ELIGIBLE,
     NOTHING_TO_ADD,
-    RELEASE_ARCHIVED,
     RELEASE_DATE_REQUIRED,
-    RELEASE_NOT_ACTIVE,
     SELECTION_EMPTY,
     TRANSITION_REFUSED,
     VERSION_NUMBER_REQUIRED,
@@ -225,7 +225,7 @@ def test_adding_customers_is_refused_when_they_cannot_join(world):
     before = _state()
     with pytest.raises(DomainError) as refused:
         release_add_customers(release=world.release, customers=[world.customers["customer-a"]], user=world.user)
-    assert refused.value.message == RELEASE_NOT_ACTIVE.format(name="v2.5.0", status="draft")
+    assert refused.value.message == CUSTOMERS_NEED_ACTIVE_RELEASE.format(name="v2.5.0", status="draft")
     release_activate(release=world.release, user=world.user, exclude_customers=[world.customers["customer-a"]])
     before = _state()
     with pytest.raises(DomainError) as refused:

@@ -10,8 +10,8 @@ from history.choices import EventAction
 from history.models import Event
 from releases.choices import ReleaseStatus
 from releases.models import Enrollment, Release
+from releases.rules import RELEASE_ARCHIVED
 from releases.services import (
-    RELEASE_ARCHIVED,
     SELECTION_EMPTY,
     TRANSITION_REFUSED,
     VERSION_NUMBER_REQUIRED,
@@ -19,14 +19,8 @@ from releases.services import (
     release_archive,
 )
 from steps.models import CustomerStep, StepTemplate
-from steps.services import (
-    CONTENT_REQUIRED,
-    REORDER_MISMATCH,
-    customer_step_mark_done,
-    customer_step_override,
-    customer_step_skip,
-)
-from steps.services import RELEASE_ARCHIVED as STEP_RELEASE_ARCHIVED
+from steps.services import customer_step_mark_done, customer_step_override, customer_step_skip
+from steps.services.rules import CONTENT_REQUIRED, REORDER_MISMATCH
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 
 pytestmark = pytest.mark.django_db
@@ -604,7 +598,7 @@ def test_fs_002_editing_a_template_step_of_an_archived_release_is_refused(client
         **DIALOG,
     )
     assert response.status_code == 422
-    assert STEP_RELEASE_ARCHIVED.format(release="v2.5.0") in _html(response)
+    assert RELEASE_ARCHIVED.format(name="v2.5.0") in _html(response)
     assert _state() == before
 
 
@@ -639,7 +633,7 @@ def test_fs_004_deleting_a_template_step_of_an_archived_release_is_refused(clien
     before = _state()
     response = client.post(reverse("releases:template_step_delete", args=[world.templates[0].pk]), **DIALOG)
     assert response.status_code == 422
-    assert STEP_RELEASE_ARCHIVED.format(release="v2.5.0") in _html(response)
+    assert RELEASE_ARCHIVED.format(name="v2.5.0") in _html(response)
     assert _state() == before
 
 
@@ -711,7 +705,7 @@ def test_fs_003_reorder_of_an_archived_release_is_refused(client, world):
         **HTMX,
     )
     assert response.status_code == 422
-    assert STEP_RELEASE_ARCHIVED.format(release="v2.5.0") in _html(response)
+    assert RELEASE_ARCHIVED.format(name="v2.5.0") in _html(response)
     assert _state() == before
 
 

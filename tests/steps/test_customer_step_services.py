@@ -12,25 +12,11 @@ from core.validators import STEP_CONTENT_MAX_CHARS
 from customers.services import customer_delete
 from history.choices import EventAction
 from history.models import Event
+from releases.rules import RELEASE_NOT_ACTIVE
 from releases.services import release_activate, release_archive
 from steps.choices import StepCategory, StepStatus
 from steps.models import CustomerStep, StepTemplate
 from steps.services import (
-    CONTENT_LOCKED,
-    CONTENT_REQUIRED,
-    CONTENT_UNCHANGED,
-    CUSTOM_NOT_OVERRIDDEN,
-    CUSTOMER_ARCHIVED,
-    CUSTOMER_NOT_IN_RELEASE,
-    NOT_CUSTOM,
-    NOT_OVERRIDDEN,
-    NOTHING_PENDING,
-    POSITION_STEP_MISMATCH,
-    RELEASE_NOT_ACTIVE,
-    SKIP_REASON_REQUIRED,
-    TEMPLATE_GONE,
-    UNKNOWN_CATEGORY,
-    UNKNOWN_POSITION,
     customer_step_add_custom,
     customer_step_edit_custom,
     customer_step_mark_done,
@@ -44,6 +30,22 @@ from steps.services import (
     customer_steps_mark_all_done,
     template_step_delete,
     template_step_update,
+)
+from steps.services.rules import (
+    CONTENT_LOCKED,
+    CONTENT_REQUIRED,
+    CONTENT_UNCHANGED,
+    CUSTOM_NOT_OVERRIDDEN,
+    CUSTOMER_ARCHIVED,
+    CUSTOMER_NOT_IN_RELEASE,
+    NOT_CUSTOM,
+    NOT_OVERRIDDEN,
+    NOTHING_PENDING,
+    POSITION_STEP_MISMATCH,
+    SKIP_REASON_REQUIRED,
+    TEMPLATE_GONE,
+    UNKNOWN_CATEGORY,
+    UNKNOWN_POSITION,
 )
 from tests.factories import ReleaseFactory, StepTemplateFactory
 
@@ -308,7 +310,7 @@ def test_fcs_003_custom_step_refused_in_draft_release(world):
     with pytest.raises(DomainError) as refused:
         add_custom(world)
 
-    assert refused.value.message == RELEASE_NOT_ACTIVE.format(release="v2.5.0", status="draft")
+    assert refused.value.message == RELEASE_NOT_ACTIVE.format(name="v2.5.0", status="draft")
     assert database_state() == before
 
 
@@ -319,7 +321,7 @@ def test_fcs_003_custom_step_refused_in_archived_release(active):
     with pytest.raises(DomainError) as refused:
         add_custom(active)
 
-    assert refused.value.message == RELEASE_NOT_ACTIVE.format(release="v2.5.0", status="archived")
+    assert refused.value.message == RELEASE_NOT_ACTIVE.format(name="v2.5.0", status="archived")
     assert database_state() == before
 
 
@@ -554,7 +556,7 @@ def test_update_notes_unchanged_records_nothing(active):
 # --- FET-004: mark all pending steps of a category done -------------------------------------------------------
 
 
-def test_fet_004_mark_all_done_changes_only_that_customers_pending_steps_of_that_category(active):
+def test_fet_004_mark_all_done_changes_only_that_customers_outstanding_steps_of_that_category(active):
     customer = active.customers["customer-a"]
     first_custom, second_custom, third_custom = (add_custom(active, name=f"Custom {n}") for n in range(3))
     done = customer_step_mark_done(step=step_of(active), user=active.user)
@@ -563,9 +565,9 @@ def test_fet_004_mark_all_done_changes_only_that_customers_pending_steps_of_that
     reverted = customer_step_revert(step=second_custom, user=active.user)
     untouched = {
         row[0]: row
-        for row in CustomerStep.objects.exclude(customer=customer, category="deploy", status="pending").values_list(
-            "pk", "status", "executed_at", "executed_by", "notes"
-        )
+        for row in CustomerStep.objects.exclude(
+            customer=customer, category="deploy", status__in=["pending", "reverted"]
+        ).values_list("pk", "status", "executed_at", "executed_by", "notes")
     }
     events_before = Event.objects.count()
 
@@ -573,8 +575,8 @@ def test_fet_004_mark_all_done_changes_only_that_customers_pending_steps_of_that
         release=active.release, customer=customer, category="deploy", user=active.user, notes="Batch"
     )
 
-    assert count == 2
-    marked = CustomerStep.objects.filter(pk__in=[step_of(active, template=1).pk, third_custom.pk])
+    assert count == 3
+    marked = CustomerStep.objects.filter(pk__in=[step_of(active, template=1).pk, third_custom.pk, reverted.pk])
     assert set(marked.values_list("status", "executed_by", "notes")) == {(StepStatus.DONE, active.user.pk, "Batch")}
     assert all(step.executed_at is not None for step in marked)
     assert {
@@ -583,10 +585,10 @@ def test_fet_004_mark_all_done_changes_only_that_customers_pending_steps_of_that
             "pk", "status", "executed_at", "executed_by", "notes"
         )
     } == untouched
-    assert {done.pk, skipped.pk, reverted.pk} <= set(untouched)
-    new_events = Event.objects.filter(action=EventAction.STEP_DONE, customer_step__in=marked)
-    assert new_events.count() == 2
-    assert Event.objects.count() == events_before + 2
+    assert {done.pk, skipped.pk} <= set(untouched)
+    new_events = Event.objects.filter(action=EventAction.STEP_DONE, customer_step__in=marked, after__notes="Batch")
+    assert sorted(event.before["status"] for event in new_events) == ["pending", "pending", "reverted"]
+    assert Event.objects.count() == events_before + 3
     assert set(new_events.values_list("actor_name", "customer_id", "release_id")) == {
         ("rm", customer.pk, active.release.pk)
     }
@@ -607,6 +609,21 @@ def _mark_all_done_queries(world, steps: int) -> int:
 
 def test_fet_004_mark_all_done_takes_the_same_queries_for_3_or_30_steps(world):
     assert _mark_all_done_queries(world, 3) == _mark_all_done_queries(world, 30)
+
+
+def test_fet_004_mark_all_done_also_does_reverted_steps(active):
+    """A reverted step needs doing again: a customer whose only open step is reverted is not "nothing pending"."""
+    customer = active.customers["customer-a"]
+    customer_step_mark_done(step=step_of(active, template=2), user=active.user)
+    reverted = customer_step_revert(step=step_of(active, template=2), user=active.user)
+
+    count = customer_steps_mark_all_done(release=active.release, customer=customer, category="verify", user=active.user)
+
+    assert count == 1
+    reverted.refresh_from_db()
+    assert reverted.status == StepStatus.DONE
+    event = Event.objects.filter(customer_step=reverted, action=EventAction.STEP_DONE).latest("id")
+    assert event.before == {"status": "reverted"} and event.after == {"status": "done"}
 
 
 def test_fet_004_mark_all_done_refused_when_nothing_is_pending(active):
@@ -658,7 +675,7 @@ def test_steps_of_an_archived_release_cannot_change(active, change):
     with pytest.raises(DomainError) as refused:
         change(step_of(active), active.user)
 
-    assert refused.value.message == RELEASE_NOT_ACTIVE.format(release="v2.5.0", status="archived")
+    assert refused.value.message == RELEASE_NOT_ACTIVE.format(name="v2.5.0", status="archived")
     assert database_state() == before
 
 

@@ -9,15 +9,10 @@ from core.errors import DomainError
 from customers.services import customer_delete
 from history.choices import EventAction
 from history.models import Event
+from releases.rules import RELEASE_ARCHIVED
 from releases.services import release_activate, release_add_customers, release_archive
 from steps.models import STEP_ORDER, CustomerStep, StepTemplate
 from steps.services import (
-    CATEGORY_FIXED,
-    CONTENT_REQUIRED,
-    RELEASE_ARCHIVED,
-    REORDER_MISMATCH,
-    TEMPLATE_STEP_REMOVED,
-    UNKNOWN_CATEGORY,
     customer_step_add_custom,
     customer_step_mark_done,
     customer_step_override,
@@ -28,6 +23,13 @@ from steps.services import (
     template_step_delete,
     template_step_update,
     template_steps_reorder,
+)
+from steps.services.rules import (
+    CATEGORY_FIXED,
+    CONTENT_REQUIRED,
+    REORDER_MISMATCH,
+    TEMPLATE_STEP_REMOVED,
+    UNKNOWN_CATEGORY,
 )
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 
@@ -153,7 +155,7 @@ def test_fs_001_add_refused_in_archived_release(active):
     with pytest.raises(DomainError) as refused:
         add_step(active)
 
-    assert refused.value.message == RELEASE_ARCHIVED.format(release=active.release.name)
+    assert refused.value.message == RELEASE_ARCHIVED.format(name=active.release.name)
     assert database_state(active.release) == before
 
 
@@ -217,7 +219,7 @@ def test_fs_002_edit_refused_in_archived_release(active):
     with pytest.raises(DomainError) as refused:
         template_step_update(template_step=active.templates[0], user=active.user, content=NEW_CONTENT)
 
-    assert refused.value.message == RELEASE_ARCHIVED.format(release=active.release.name)
+    assert refused.value.message == RELEASE_ARCHIVED.format(name=active.release.name)
     assert database_state(active.release) == before
 
 
@@ -418,7 +420,7 @@ def test_fs_003_reorder_refused_in_archived_release(active):
             release=active.release, category="deploy", ordered_ids=[migration.pk, deploy.pk], user=active.user
         )
 
-    assert refused.value.message == RELEASE_ARCHIVED.format(release=active.release.name)
+    assert refused.value.message == RELEASE_ARCHIVED.format(name=active.release.name)
     assert database_state(active.release) == before
 
 
@@ -530,5 +532,5 @@ def test_fs_004_delete_refused_in_archived_release(active):
     with pytest.raises(DomainError) as refused:
         template_step_delete(template_step=active.templates[0], user=active.user)
 
-    assert refused.value.message == RELEASE_ARCHIVED.format(release=active.release.name)
+    assert refused.value.message == RELEASE_ARCHIVED.format(name=active.release.name)
     assert database_state(active.release) == before

@@ -9,14 +9,9 @@ from history.models import Event
 from releases.services import release_activate
 from steps.choices import StepStatus
 from steps.models import CustomerStep
-from steps.services import (
-    ACTION_VERBS,
-    TRANSITION_REFUSED,
-    customer_step_mark_done,
-    customer_step_reopen,
-    customer_step_revert,
-    customer_step_skip,
-)
+from steps.services import customer_step_mark_done, customer_step_reopen, customer_step_revert, customer_step_skip
+from steps.services.rules import TRANSITION_REFUSED
+from steps.transitions import ACTION_VERBS
 
 pytestmark = pytest.mark.django_db
 

@@ -12,20 +12,12 @@ from django.test import Client
 from django.urls import reverse
 
 from history.models import Event
+from releases.rules import RELEASE_NOT_ACTIVE
 from releases.services import release_activate, release_archive
 from steps.choices import Position
 from steps.highlight import stylesheet
 from steps.models import CustomerStep, StepTemplate
 from steps.services import (
-    CONTENT_LOCKED,
-    CONTENT_REQUIRED,
-    NOT_CUSTOM,
-    NOT_OVERRIDDEN,
-    NOTHING_PENDING,
-    POSITION_STEP_MISMATCH,
-    RELEASE_NOT_ACTIVE,
-    SKIP_REASON_REQUIRED,
-    TRANSITION_REFUSED,
     customer_step_add_custom,
     customer_step_mark_done,
     customer_step_override,
@@ -34,12 +26,41 @@ from steps.services import (
     customer_step_skip,
     template_step_delete,
 )
+from steps.services.rules import (
+    CONTENT_LOCKED,
+    CONTENT_REQUIRED,
+    NOT_CUSTOM,
+    NOT_OVERRIDDEN,
+    NOTHING_PENDING,
+    POSITION_STEP_MISMATCH,
+    SKIP_REASON_REQUIRED,
+    TRANSITION_REFUSED,
+)
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 PANEL = {**HTMX, "HTTP_HX_TARGET": "side-panel"}
+
+
+def _sent_from(url: str) -> dict:
+    """The headers htmx sends for the side panel of the page at `url`."""
+    return {**PANEL, "HTTP_HX_CURRENT_URL": f"http://testserver{url}"}
+
+
+def _from_matrix(world, category: str = "deploy") -> dict:
+    return _sent_from(reverse("steps:matrix", args=[world.release.pk]) + f"?category={category}")
+
+
+def _from_checklist(world, customer: str = "customer-a") -> dict:
+    return _sent_from(reverse("steps:customer_steps", args=[world.release.pk, world.customers[customer].pk]))
+
+
+def _from_template_step(template_step) -> dict:
+    return _sent_from(reverse("steps:template_step_status", args=[template_step.pk]))
+
+
 ACTION_LABELS = {
     "Override Content",
     "View Original",
@@ -587,10 +608,10 @@ def test_fv_007_a_hostile_step_name_gives_a_safe_filename(client, active):
 # --- actions ------------------------------------------------------------------------------------------------------
 
 
-def test_fet_001_mark_as_done_answers_the_panel_the_cell_the_rows_and_the_progress(client, active):
+def test_fet_001_mark_as_done_from_the_matrix_answers_the_panel_the_cell_and_the_progress(client, active):
     step = _step(active, "customer-a", 0)
 
-    response = client.post(_url("step_done", step), {"notes": "deployed"}, **PANEL)
+    response = client.post(_url("step_done", step), {"notes": "deployed"}, **_from_matrix(active))
 
     html = _html(response)
     assert response.status_code == 200 and "<html" not in html
@@ -600,15 +621,49 @@ def test_fet_001_mark_as_done_answers_the_panel_the_cell_the_rows_and_the_progre
     assert html.index('id="step-panel"') < html.index("hx-swap-oob")
     cell = _one(html, f"cell-{step.pk}")
     assert cell["text"] == "✅ Done" and cell["attrs"]["hx-swap-oob"] == "true"
-    for row_id in (f"step-{step.pk}", f"status-row-{step.pk}"):
-        row = _one(html, row_id)
-        assert row["attrs"]["hx-swap-oob"] == "true" and "✅ Done" in row["text"] and "Revert" in row["text"]
     customer, cluster = active.customers["customer-a"].pk, active.clusters["prod-us"].pk
     assert _one(html, f"progress-customer-{customer}-deploy")["text"] == "50%"
-    assert _one(html, f"count-customer-{customer}-deploy")["text"] == "(1/2 done)"
     assert _one(html, f"progress-cluster-{cluster}-deploy")["text"] == "17%"
     assert _one(html, "progress-overall-deploy")["text"] == "8%"
+    # Only what the matrix shows: no checklist row or count, no cross-customer row or summary.
+    for absent in (f"step-{step.pk}", f"status-row-{step.pk}", f"count-customer-{customer}-deploy", "summary-"):
+        assert f'id="{absent}' not in html
+
+
+def test_fet_001_mark_as_done_from_the_checklist_answers_the_row_the_count_and_the_progress(client, active):
+    step = _step(active, "customer-a", 0)
+
+    html = _html(client.post(_url("step_done", step), {"notes": "deployed"}, **_from_checklist(active)))
+
+    row = _one(html, f"step-{step.pk}")
+    assert row["attrs"]["hx-swap-oob"] == "true" and "✅ Done" in row["text"] and "Revert" in row["text"]
+    customer = active.customers["customer-a"].pk
+    assert _one(html, f"progress-customer-{customer}-deploy")["text"] == "50%"
+    assert _one(html, f"count-customer-{customer}-deploy")["text"] == "(1/2 done)"
+    for absent in (f"cell-{step.pk}", f"status-row-{step.pk}", "progress-cluster-", "progress-overall-", "summary-"):
+        assert f'id="{absent}' not in html
+
+
+def test_fet_001_mark_as_done_from_the_cross_customer_view_answers_its_row_and_summary(client, active):
+    step = _step(active, "customer-a", 0)
+
+    html = _html(client.post(_url("step_done", step), {"notes": ""}, **_from_template_step(active.templates[0])))
+
+    row = _one(html, f"status-row-{step.pk}")
+    assert row["attrs"]["hx-swap-oob"] == "true" and "✅ Done" in row["text"] and "Revert" in row["text"]
     assert "✅ Done 1" in _one(html, f"summary-template-{active.templates[0].pk}")["text"]
+    for absent in (f"cell-{step.pk}", f"step-{step.pk}", "progress-", "count-customer-"):
+        assert f'id="{absent}' not in html
+
+
+def test_fet_001_mark_as_done_on_the_step_page_answers_the_page_panel_only(client, active):
+    step = _step(active, "customer-a", 0)
+
+    html = _html(client.post(_url("step_done", step), {"notes": ""}, **_sent_from(_url("step_detail", step))))
+
+    assert "hx-swap-oob" not in html
+    panel = _one(html, "step-panel")["text"]
+    assert "All steps of customer-a" in panel and "Back to matrix" in panel and "Close" not in panel
 
 
 def test_fet_001_mark_as_done_without_htmx_redirects_back_with_a_message(client, active):
@@ -660,7 +715,7 @@ def test_br_s03_skip_without_a_reason_and_without_htmx_shows_the_page_with_the_m
 def test_fet_003_skip_with_a_reason_skips_and_updates_the_cell(client, active):
     step = _step(active, "customer-a", 0)
 
-    response = client.post(_url("step_skip", step), {"reason": "done by the customer"}, **PANEL)
+    response = client.post(_url("step_skip", step), {"reason": "done by the customer"}, **_from_matrix(active))
 
     step.refresh_from_db()
     assert step.status == "skipped" and step.skip_reason == "done by the customer"
@@ -672,7 +727,7 @@ def test_fet_003_skip_with_a_reason_skips_and_updates_the_cell(client, active):
 def test_fet_002_revert_makes_a_done_step_reverted(client, active):
     step = customer_step_mark_done(step=_step(active, "customer-a", 0), user=active.user)
 
-    response = client.post(_url("step_revert", step), {"notes": "wrong image tag"}, **PANEL)
+    response = client.post(_url("step_revert", step), {"notes": "wrong image tag"}, **_from_matrix(active))
 
     step.refresh_from_db()
     assert step.status == "reverted" and step.notes == "wrong image tag"
@@ -695,7 +750,7 @@ def test_fet_002_reverting_a_pending_step_is_refused_with_the_services_message(c
 def test_fet_003_undo_skip_makes_the_step_pending_again(client, active):
     step = customer_step_skip(step=_step(active, "customer-a", 0), user=active.user, reason="later")
 
-    response = client.post(_url("step_reopen", step), **PANEL)
+    response = client.post(_url("step_reopen", step), **_from_matrix(active))
 
     step.refresh_from_db()
     assert step.status == "pending" and step.skip_reason == ""
@@ -718,13 +773,16 @@ def test_fet_001_notes_are_saved_on_their_own_and_only_the_panel_and_rows_come_b
 def test_fcs_002_override_content_marks_the_cell_and_keeps_the_template(client, active):
     step = _step(active, "customer-a", 0)
 
-    response = client.post(_url("step_override", step), {"content": "helm upgrade a\r\n--set x=1\r\n"}, **PANEL)
+    response = client.post(
+        _url("step_override", step), {"content": "helm upgrade a\r\n--set x=1\r\n"}, **_from_matrix(active)
+    )
 
     step.refresh_from_db()
     # Browsers send CRLF from a textarea; a script keeps LF line ends.
     assert step.content == "helm upgrade a\n--set x=1\n" and step.is_overridden
     assert _one(_html(response), f"cell-{step.pk}")["text"] == "🔄 Pending ⚠️"
-    assert "OVERRIDDEN" in _one(_html(response), f"step-{step.pk}")["text"]
+    checklist = client.get(reverse("steps:customer_steps", args=[active.release.pk, step.customer_id]))
+    assert "OVERRIDDEN" in _one(_html(checklist), f"step-{step.pk}")["text"]
     assert "View Original" in _offered(response)
     assert StepTemplate.objects.get(pk=active.templates[0].pk).content == active.templates[0].content
 
@@ -743,7 +801,7 @@ def test_br_r03_override_of_a_done_step_is_refused(client, active):
 def test_fcs_005_reset_to_template_takes_the_template_content_again(client, active):
     step = customer_step_override(step=_step(active, "customer-a", 0), user=active.user, content="echo mine")
 
-    response = client.post(_url("step_reset", step), **PANEL)
+    response = client.post(_url("step_reset", step), **_from_matrix(active))
 
     step.refresh_from_db()
     assert step.content == active.templates[0].content and not step.is_overridden
@@ -766,7 +824,7 @@ def test_fcs_003_edit_changes_a_custom_step(client, active):
     step = _custom(active)
     data = {"name": "Flush Redis", "type": "bash", "content": "redis-cli -n 2 FLUSHDB", "description": ""}
 
-    response = client.post(_url("step_edit", step), data, **PANEL)
+    response = client.post(_url("step_edit", step), data, **_from_checklist(active))
 
     step.refresh_from_db()
     assert (step.name, step.content) == ("Flush Redis", "redis-cli -n 2 FLUSHDB")
@@ -790,12 +848,12 @@ def test_fcs_003_editing_a_template_step_this_way_is_refused(client, active):
 def test_fcs_006_delete_removes_a_custom_step_its_cell_and_its_rows(client, active):
     step = _custom(active)
 
-    response = client.post(_url("step_remove", step), **PANEL)
+    response = client.post(_url("step_remove", step), **_from_checklist(active))
 
     assert CustomerStep.all_objects.get(pk=step.pk).is_deleted
     html = _html(response)
-    for element_id in (f"cell-{step.pk}", f"step-{step.pk}", f"status-row-{step.pk}"):
-        assert _one(html, element_id)["attrs"]["hx-swap-oob"] == "delete"
+    assert _one(html, f"step-{step.pk}")["attrs"]["hx-swap-oob"] == "delete"
+    assert f'id="cell-{step.pk}"' not in html and f'id="status-row-{step.pk}"' not in html
     assert "This step was removed" in _panel(response)["text"]
     assert _one(html, f"count-customer-{step.customer_id}-deploy")["text"] == "(0/2 done)"
 
@@ -819,7 +877,7 @@ def test_fr_005_actions_in_an_archived_release_are_refused(client, active):
     response = client.post(_url("step_done", step), {"notes": ""}, **PANEL)
 
     assert response.status_code == 422
-    assert RELEASE_NOT_ACTIVE.format(release="v2.5.0", status="archived") in _panel(response)["text"]
+    assert RELEASE_NOT_ACTIVE.format(name="v2.5.0", status="archived") in _panel(response)["text"]
     assert _state() == before
 
 
@@ -855,6 +913,19 @@ def test_fv_004_customer_view_shows_cluster_namespace_and_each_categorys_steps(c
     overridden_row = _one(html, f"step-{overridden.pk}")
     assert "Overridden from template" in overridden_row["text"]
     assert _controls(overridden_row["html"]) == {"View Content", "Mark as Done", "Skip", "Reset to Template"}
+
+
+def test_fet_004_mark_all_is_offered_only_while_a_step_is_pending_or_reverted(client, active):
+    customer = active.customers["customer-a"].pk
+    customer_step_mark_done(step=_step(active, "customer-a", 2), user=active.user)
+    customer_step_revert(step=_step(active, "customer-a", 2), user=active.user)
+    for step in (_step(active, "customer-a", 0), _step(active, "customer-a", 1)):
+        customer_step_mark_done(step=step, user=active.user)
+
+    html = _html(client.get(_customer_url(active)))
+
+    assert "Mark All" not in _controls(_one(html, f"steps-{customer}-deploy")["html"])
+    assert "Mark All" in _controls(_one(html, f"steps-{customer}-verify")["html"])
 
 
 def test_fet_004_mark_all_with_htmx_answers_the_category_section(client, active):

@@ -17,17 +17,24 @@ from releases.services import release_activate
 from steps.forms import VERSION_INVALID
 from steps.models import CustomerStep, StepTemplate
 from steps.services import (
-    STEP_CHANGED,
     customer_step_add_custom,
     customer_step_mark_done,
     customer_step_override,
     customer_step_skip,
     customer_step_update_notes,
 )
+from steps.services.rules import STEP_CHANGED
 
 pytestmark = pytest.mark.django_db
 
 PANEL = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "side-panel"}
+
+
+def _sent_from(url: str) -> dict:
+    """The headers htmx sends for the side panel of the page at `url`."""
+    return {**PANEL, "HTTP_HX_CURRENT_URL": f"http://testserver{url}"}
+
+
 ACTIONS = ("done", "skip", "revert", "reopen", "notes", "override", "reset", "edit", "remove")
 ACTION_URL = re.compile(r"^/steps/(?P<pk>\d+)/(?P<action>" + "|".join(ACTIONS) + r")/$")
 # What each action's form sends besides the version: enough for the form to be valid.
@@ -235,24 +242,33 @@ def test_the_409_answer_shows_the_current_status_in_the_panel_the_cell_the_rows_
     customer_step_mark_done(step=step, user=bo, notes="ran it by bo")
     before = _state()
 
-    response = client.post(_url("skip", step), {"reason": "not needed", "version": seen}, **PANEL)
+    customer = active.customers["customer-a"].pk
+    pages = {
+        "matrix": reverse("steps:matrix", args=[active.release.pk]),
+        "checklist": reverse("steps:customer_steps", args=[active.release.pk, customer]),
+        "cross-customer": reverse("steps:template_step_status", args=[active.templates[0].pk]),
+    }
+    # A refused action changes nothing, so the same stale request can be sent from each page that offers it.
+    answers = {
+        page: client.post(_url("skip", step), {"reason": "not needed", "version": seen}, **_sent_from(url))
+        for page, url in pages.items()
+    }
 
-    assert response.status_code == 409
-    html = response.content.decode()
-    panel = _one(html, "step-panel")
+    assert {answer.status_code for answer in answers.values()} == {409}
+    html = {page: answer.content.decode() for page, answer in answers.items()}
+    panel = _one(html["matrix"], "step-panel")
     assert "Status ✅ Done" in panel["text"] and "Completed:" in panel["text"] and "by bo" in panel["text"]
     assert "ran it by bo" in panel["text"]
     assert "Revert" in panel["text"] and "Confirm Skip" not in panel["text"]
-    cell = _one(html, f"cell-{step.pk}")
+    cell = _one(html["matrix"], f"cell-{step.pk}")
     assert cell["text"] == "✅ Done" and cell["attrs"]["hx-swap-oob"] == "true"
-    for row_id in (f"step-{step.pk}", f"status-row-{step.pk}"):
-        row = _one(html, row_id)
+    for page, row_id in (("checklist", f"step-{step.pk}"), ("cross-customer", f"status-row-{step.pk}")):
+        row = _one(html[page], row_id)
         assert row["attrs"]["hx-swap-oob"] == "true" and "✅ Done" in row["text"]
         step.refresh_from_db()
         assert _versions_in(row["html"]) == {str(step.version)}
-    customer = active.customers["customer-a"].pk
-    assert _one(html, f"progress-customer-{customer}-deploy")["text"] == "50%"
-    assert _one(html, f"count-customer-{customer}-deploy")["text"] == "(1/2 done)"
+    assert _one(html["matrix"], f"progress-customer-{customer}-deploy")["text"] == "50%"
+    assert _one(html["checklist"], f"count-customer-{customer}-deploy")["text"] == "(1/2 done)"
     assert _state() == before
     assert step.status == "done" and step.skip_reason == "" and step.notes == "ran it by bo"
 
@@ -264,7 +280,11 @@ def test_a_row_action_from_a_stale_customer_view_answers_409_with_the_current_st
     customer_step_skip(step=step, user=bo, reason="the customer did it")
     before = _state()
 
-    response = client.post(_url("done", step), {"version": seen}, **PANEL)
+    response = client.post(
+        _url("done", step),
+        {"version": seen},
+        **_sent_from(reverse("steps:customer_steps", args=[active.release.pk, active.customers["customer-a"].pk])),
+    )
 
     assert response.status_code == 409
     html = response.content.decode()

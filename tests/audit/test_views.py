@@ -13,10 +13,10 @@ from types import SimpleNamespace
 import pytest
 from django.urls import reverse
 
+from audit.filters import DATES_REVERSED
 from clusters.services import cluster_delete
 from customers.services import customer_delete
 from history.choices import EventAction
-from history.filters import DATES_REVERSED
 from history.models import SYSTEM_ACTOR, Event
 from history.selectors import AUDIT_CSV_COLUMNS, AUDIT_PAGE_SIZE
 from history.services import record_event
@@ -30,8 +30,8 @@ pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
 HTMX = {"HTTP_HX_REQUEST": "true"}
 RESULTS_FRAGMENT = {**HTMX, "HTTP_HX_TARGET": "audit-results"}
-AUDIT_URL = reverse("history:audit")
-EXPORT_URL = reverse("history:audit_export")
+AUDIT_URL = reverse("audit:audit")
+EXPORT_URL = reverse("audit:audit_export")
 T0 = datetime.datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 
 

@@ -4,13 +4,12 @@ import csv
 
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
 
-from history.filters import AuditFilter
+from audit.filters import AuditFilter
+from core.htmx import render_page_or_partial
 from history.selectors import audit_csv_rows, audit_events, audit_page
 
 
@@ -23,15 +22,17 @@ class _Echo:
 
 @require_GET
 @login_required
-@vary_on_headers("HX-Request", "HX-Target")
 def audit(request):
     """Every event, newest first, filtered and paginated; htmx gets the results with the filter form out-of-band."""
     audit_filter = AuditFilter(request.GET, queryset=audit_events())
     page = audit_page(audit_filter.qs, request.GET.get("page"))
-    template = "history/audit.html"
-    if request.htmx.target == "audit-results" and not request.htmx.history_restore_request:
-        template += "#audit_update"
-    return render(request, template, {"filter": audit_filter, "page_obj": page})
+    return render_page_or_partial(
+        request,
+        "audit/audit.html",
+        {"filter": audit_filter, "page_obj": page},
+        partial="audit_update",
+        target="audit-results",
+    )
 
 
 @require_GET

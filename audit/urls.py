@@ -1,8 +1,8 @@
 from django.urls import path
 
-from history import views
+from audit import views
 
-app_name = "history"
+app_name = "audit"
 
 urlpatterns = [
     path("", views.audit, name="audit"),

@@ -1,0 +1,115 @@
+"""Who a release covers, and how its template steps become customer steps.
+
+Activation and Add customers enroll customers; a customer that is created, restored, re-activated or moved (or whose
+cluster comes back) joins every active release that covers all customers; a template step added to an active release
+reaches every enrolled customer. All of it is INSERT … SELECT: a constant number of queries, however many customers.
+
+The inventory (clusters, customers) calls `join_covering_releases` from its services: the one way a lower layer
+reaches into releases.
+"""
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.selectors import eligible_customers
+from history.choices import EventAction
+from history.services import record_event, record_step_events
+from releases.choices import ReleaseStatus
+from releases.models import Enrollment, Release
+from steps.choices import StepStatus
+from steps.models import CustomerStep, StepTemplate
+
+
+def enrolled_customers(release) -> QuerySet[Customer]:
+    """The customers in a release, archived ones left out."""
+    return Customer.objects.filter(enrollments__release=release)
+
+
+def materialize_template_steps(
+    *, release, customers: QuerySet[Customer], user, when, templates: QuerySet[StepTemplate] | None = None
+) -> int:
+    """Create the customer step of every (template step, customer) pair that has none yet, with its history.
+
+    One INSERT … SELECT for the steps and one for their "Created from template" events, whatever the number of
+    customers and template steps. Returns how many steps were created.
+    """
+    if templates is None:
+        templates = StepTemplate.objects.filter(release=release)
+    templates_sql, templates_params = templates.order_by().values("pk").query.sql_with_params()
+    customers_sql, customers_params = customers.order_by().values("pk").query.sql_with_params()
+    stamp = CustomerStep._meta.get_field("created_at").get_db_prep_save(when, connection)
+    steps_table = CustomerStep._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {steps_table} (release_id, customer_id, template_id, anchor_id, anchor_offset, name, "
+            "category, type, content, description, status, skip_reason, notes, is_custom, is_overridden, "
+            "version, created_at, updated_at) "
+            "SELECT t.release_id, c.id, t.id, t.id, 0, t.name, t.category, t.type, t.content, t.description, "
+            "%s, '', '', %s, %s, 1, %s, %s "
+            f"FROM {StepTemplate._meta.db_table} t, {Customer._meta.db_table} c "
+            f"WHERE t.id IN ({templates_sql}) AND c.id IN ({customers_sql}) AND NOT EXISTS "
+            f"(SELECT 1 FROM {steps_table} x WHERE x.customer_id = c.id AND x.template_id = t.id)",
+            [StepStatus.PENDING.value, False, False, stamp, stamp, *templates_params, *customers_params],
+        )
+        created = cursor.rowcount
+    if created:
+        record_step_events(
+            action=EventAction.STEP_CREATED,
+            steps=CustomerStep.objects.filter(
+                release=release, created_at=when, template__in=templates, customer__in=customers
+            ),
+            user=user,
+            when=when,
+        )
+    return created
+
+
+def enroll(*, release: Release, customers: QuerySet[Customer], user, when) -> tuple[list[str], int]:
+    """Give `customers` every current template step they lack and record the newcomers' enrollment.
+
+    Three INSERT … SELECT statements (steps, their history, enrollments) whatever the number of customers.
+    Returns the names of the customers that joined and the number of steps created.
+    """
+    newcomers = customers.exclude(enrollments__release=release).order_by()
+    names = list(newcomers.order_by("name").values_list("name", flat=True))
+    created = materialize_template_steps(release=release, customers=customers, user=user, when=when)
+    if names:
+        newcomers_sql, newcomers_params = newcomers.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Enrollment._meta.db_table} (release_id, customer_id, enrolled_at, enrolled_by_id) "
+                f"SELECT %s, c.id, %s, %s FROM {Customer._meta.db_table} c WHERE c.id IN ({newcomers_sql})",
+                [
+                    release.pk,
+                    Enrollment._meta.get_field("enrolled_at").get_db_prep_save(when, connection),
+                    user.pk if user is not None else None,
+                    *newcomers_params,
+                ],
+            )
+    return names, created
+
+
+def join_covering_releases(*, customers: QuerySet[Customer], user) -> None:
+    """Bring customers that are (again) active into every active release that covers all customers (BR-S06).
+
+    Called when a customer is created, restored, re-activated or moved, or its cluster re-activated or restored.
+    Customers already in such a release only catch up on template steps they lack.
+    """
+    joining = customers.filter(pk__in=eligible_customers().values("pk"))
+    if not joining.exists():
+        return
+    when = timezone.now()
+    covering = Release.objects.select_for_update().filter(status=ReleaseStatus.ACTIVE, covers_all_customers=True)
+    for release in covering:
+        names, created = enroll(release=release, customers=joining, user=user, when=when)
+        if names or created:
+            record_event(
+                action=EventAction.RELEASE_CUSTOMERS_ADDED,
+                user=user,
+                object_repr=release.name,
+                release=release,
+                when=when,
+                after={"customers": names, "steps_created": created},
+            )

@@ -1,0 +1,192 @@
+"""Carrying out customer steps: mark done, skip, revert, undo a skip, notes, and Mark All (FET-001..FET-004).
+
+A step's status changes only along steps.transitions.STEP_TRANSITIONS; every change stamps who and when, bumps the
+step's version and is recorded.
+"""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.permissions import EXECUTE_STEPS, require
+from core.errors import DomainError
+from core.models import validate_or_refuse
+from customers.models import Customer
+from history.choices import EventAction
+from history.services import record_event, record_step_events
+from releases.rules import refuse_if_not_active
+from steps.choices import StepCategory, StepStatus
+from steps.models import CustomerStep
+from steps.services.rules import (
+    NOTHING_PENDING,
+    PROPAGATED_FIELDS,
+    SKIP_REASON_REQUIRED,
+    locked_release,
+    locked_step,
+    next_status,
+    refuse_archived_customer,
+    refuse_unknown_category,
+    save_step,
+)
+from steps.transitions import OUTSTANDING
+
+
+def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes: str | None = None, **fields):
+    """Move a locked step along STEP_TRANSITIONS, stamp who and when, and record it."""
+    target = next_status(step, action)
+    before = {"status": step.status}
+    after = {"status": target}
+    step.status = target
+    step.executed_at = timezone.now() if target != StepStatus.PENDING else None
+    step.executed_by = user if target != StepStatus.PENDING else None
+    changed = ["status", "executed_at", "executed_by"]
+    if notes is not None and notes != step.notes:
+        before["notes"], after["notes"] = step.notes, notes
+        step.notes = notes
+        changed.append("notes")
+    for field, value in fields.items():
+        before[field], after[field] = getattr(step, field), value
+        setattr(step, field, value)
+        changed.append(field)
+    save_step(step, changed)
+    record_event(
+        action=event,
+        user=user,
+        object_repr=f"{step.customer.name}: {step.name}",
+        customer_step=step,
+        when=step.executed_at,
+        before=before,
+        after=after,
+    )
+    return step
+
+
+@transaction.atomic
+def customer_step_mark_done(
+    *, step: CustomerStep, user, notes: str | None = None, expected_version: int | None = None
+) -> CustomerStep:
+    """Mark a pending or reverted step done, with optional execution notes (FET-001)."""
+    require(user, EXECUTE_STEPS)
+    return _execute(
+        locked_step(step, expected_version), action="mark_done", event=EventAction.STEP_DONE, user=user, notes=notes
+    )
+
+
+@transaction.atomic
+def customer_step_skip(*, step: CustomerStep, user, reason: str, expected_version: int | None = None) -> CustomerStep:
+    """Skip a step; the reason is mandatory and cannot be blank (FET-003, FCS-004, BR-S03)."""
+    require(user, EXECUTE_STEPS)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(SKIP_REASON_REQUIRED, field="reason")
+    return _execute(
+        locked_step(step, expected_version),
+        action="skip",
+        event=EventAction.STEP_SKIPPED,
+        user=user,
+        skip_reason=reason,
+    )
+
+
+@transaction.atomic
+def customer_step_revert(
+    *, step: CustomerStep, user, notes: str | None = None, expected_version: int | None = None
+) -> CustomerStep:
+    """Revert a done step (FET-002): it becomes `reverted` and needs doing again; its history stays (BR-R04)."""
+    require(user, EXECUTE_STEPS)
+    return _execute(
+        locked_step(step, expected_version), action="revert", event=EventAction.STEP_REVERTED, user=user, notes=notes
+    )
+
+
+@transaction.atomic
+def customer_step_reopen(*, step: CustomerStep, user, expected_version: int | None = None) -> CustomerStep:
+    """Undo a skip: the step is pending again and its skip reason is cleared (the history keeps it).
+
+    A pending step that is not overridden follows its template step, so it takes the template's current content:
+    edits made while it was skipped must not leave a stale script to run.
+    """
+    require(user, EXECUTE_STEPS)
+    step = locked_step(step, expected_version)
+    template = step.template
+    refreshed = {}
+    if template is not None and not template.is_deleted and not step.is_overridden:
+        refreshed = {
+            field: getattr(template, field)
+            for field in PROPAGATED_FIELDS
+            if getattr(step, field) != getattr(template, field)
+        }
+    return _execute(step, action="reopen", event=EventAction.STEP_REOPENED, user=user, skip_reason="", **refreshed)
+
+
+@transaction.atomic
+def customer_step_update_notes(
+    *, step: CustomerStep, user, notes: str, expected_version: int | None = None
+) -> CustomerStep:
+    """Change a step's execution notes, whatever its status."""
+    require(user, EXECUTE_STEPS)
+    step = locked_step(step, expected_version)
+    if notes == step.notes:
+        return step
+    before = {"notes": step.notes}
+    step.notes = notes
+    validate_or_refuse(step, fields=["notes"])
+    save_step(step, ["notes"])
+    record_event(
+        action=EventAction.STEP_NOTES_CHANGED,
+        user=user,
+        object_repr=f"{step.customer.name}: {step.name}",
+        customer_step=step,
+        before=before,
+        after={"notes": notes},
+    )
+    return step
+
+
+@transaction.atomic
+def customer_steps_mark_all_done(*, release, customer: Customer, category: str, user, notes: str | None = None) -> int:
+    """Mark every outstanding (pending or reverted) step of one category done for one customer (FET-004).
+
+    Returns how many. One history event per step, each with the status it had.
+    """
+    require(user, EXECUTE_STEPS)
+    release = locked_release(release)
+    refuse_if_not_active(release)
+    refuse_unknown_category(category)
+    customer = Customer.all_objects.get(pk=customer.pk)
+    refuse_archived_customer(customer)
+    outstanding = dict(
+        CustomerStep.objects.select_for_update()
+        .filter(release=release, customer=customer, category=category, status__in=OUTSTANDING)
+        .values_list("pk", "status")
+    )
+    if not outstanding:
+        raise DomainError(
+            NOTHING_PENDING.format(
+                customer=customer.name, category=StepCategory(category).label.lower(), release=release.name
+            )
+        )
+    when = timezone.now()
+    changes = {
+        "status": StepStatus.DONE,
+        "executed_at": when,
+        "executed_by": user,
+        "version": F("version") + 1,
+        "updated_at": when,
+    }
+    if notes is not None:
+        changes["notes"] = notes
+    CustomerStep.objects.filter(pk__in=outstanding).update(**changes)
+    after = {"status": StepStatus.DONE.value, **({"notes": notes} if notes is not None else {})}
+    for status in OUTSTANDING:
+        ids = [pk for pk, was in outstanding.items() if was == status]
+        if ids:
+            record_step_events(
+                action=EventAction.STEP_DONE,
+                steps=CustomerStep.objects.filter(pk__in=ids),
+                user=user,
+                when=when,
+                before={"status": status.value},
+                after=after,
+            )
+    return len(outstanding)
