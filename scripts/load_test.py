@@ -25,17 +25,12 @@ Only 127.0.0.1 is used: gunicorn binds to it, and a database on any other host i
 """
 
 import argparse
-import datetime
 import http.client
 import http.cookiejar
 import os
 import random
 import re
-import secrets
 import shutil
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,18 +42,28 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The sibling module, however this file is loaded (as a script, or by file path from the tests).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_report import REFUSALS, Sample, report
+from load_server import (
+    PASSWORD,
+    check_consistency,
+    free_port,
+    parse_database_url,
+    production_environment,
+    recreate_database,
+    set_up,
+    start_gunicorn,
+    stop_gunicorn,
+    wait_until_ready,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rollcall_load"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-PASSWORD = "rollcall-load-operator"  # every simulated operator's password, on a throw-away database
-OPERATOR_GROUP = "Operator"
-CLUSTERS = 5
 
-REFUSALS = {409, 422}  # the step changed since it was read / the action no longer fits its status
 REQUEST_TIMEOUT = 20  # seconds; a request that takes longer counts as an error
-READY_TIMEOUT = 60  # seconds to wait for gunicorn to answer /healthz
 LOGIN_TIMEOUT = 300  # seconds for every operator to log in (password hashing is slow on purpose)
 
 OWN_CUSTOMER_SHARE = 0.8  # how often an operator picks one of its own customers rather than anyone's
@@ -69,7 +74,6 @@ SKIP_SHARE = 0.1  # how often a pending step is skipped rather than done
 REVERT_SHARE = 0.3  # how often a done step an operator looks at is reverted
 SKIP_REASON = "Not needed for this customer (load test)."
 
-ACTIONS = ("done", "skip", "revert", "reopen")  # each also the last part of its URL: /steps/<pk>/done/
 GOOD_ANSWER = {"GET": {200}, "POST": {200, *REFUSALS}}
 
 
@@ -140,27 +144,7 @@ def choose_step(steps: list[StepState], rng: random.Random) -> StepState:
     return rng.choice(steps)
 
 
-def percentile(values: list[float], percent: int) -> float | None:
-    """The `percent`th percentile of `values` (linear interpolation between the closest ranks); None when empty."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
-
-
 # --- one operator's browser ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Sample:
-    """One request: what it was, its answer (None: no answer) and how long it took."""
-
-    method: str
-    kind: str
-    status: int | None
-    seconds: float
-    problem: str = ""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -331,258 +315,6 @@ def run_operators(operators: list[Operator], clock: Clock, *, login_slots: int) 
     if clock.started is None:
         return 0.0
     return time.perf_counter() - clock.started
-
-
-# --- set-up, gunicorn, consistency ---------------------------------------------------------------------------------
-
-
-def parse_database_url(url: str) -> urllib.parse.SplitResult:
-    """The database URL, refused unless it is PostgreSQL on 127.0.0.1/localhost or an SQLite file, named *load*."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme in {"postgres", "postgresql"}:
-        if parts.hostname not in LOCAL_HOSTS:
-            raise SystemExit(f"Refusing database host {parts.hostname!r}: the load test only runs on 127.0.0.1.")
-        name = parts.path.lstrip("/")
-    elif parts.scheme == "sqlite":
-        name = Path(parts.path).name
-    else:
-        raise SystemExit(f"Unsupported database URL {url!r}: use postgres://…@127.0.0.1/… or sqlite:////path.")
-    if "load" not in name:
-        raise SystemExit(f"Refusing database {name!r}: it is dropped and recreated, so its name must contain 'load'.")
-    return parts
-
-
-def _maintenance_connection(parts: urllib.parse.SplitResult):
-    import psycopg
-
-    url = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
-    return psycopg.connect(url, autocommit=True, connect_timeout=5)
-
-
-def drop_database(url: str) -> None:
-    """Drop the load database (PostgreSQL) or delete its file (SQLite), if it exists."""
-    parts = parse_database_url(url)
-    if parts.scheme == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(parts.path + suffix).unlink(missing_ok=True)
-        return
-    from psycopg import sql
-
-    with _maintenance_connection(parts) as connection:
-        name = sql.Identifier(parts.path.lstrip("/"))
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-
-
-def recreate_database(url: str) -> None:
-    """Start from an empty database, so that runs are repeatable."""
-    drop_database(url)
-    parts = parse_database_url(url)
-    if parts.scheme == "sqlite":
-        Path(parts.path).parent.mkdir(parents=True, exist_ok=True)
-        return
-    from psycopg import sql
-
-    with _maintenance_connection(parts) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(parts.path.lstrip("/"))))
-
-
-def production_environment(database_url: str, workdir: Path) -> dict:
-    """The environment of this process and gunicorn: production settings (DEBUG off) on the load database."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "ROLLCALL_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(
-        {
-            "DATABASE_URL": database_url,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_STATIC_ROOT": str(workdir / "static"),
-            "DJANGO_LOG_LEVEL": "WARNING",
-            "ROLLCALL_DATA_DIR": str(workdir / "data"),
-        }
-    )
-    return env
-
-
-def set_up(*, customers: int, steps: int, operators: int) -> tuple[int, list[int], list[str], str]:
-    """Migrate, collect the static files, create clusters, customers, an active release and the operators.
-
-    Returns the release's pk, the customers' pks, the operators' usernames and how they were given their rights.
-    """
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-    from django.db import connection
-
-    from clusters.models import Cluster
-    from customers.models import Customer
-    from releases.services import release_activate, release_create
-    from steps.services import template_step_add
-
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    clusters = Cluster.objects.bulk_create(Cluster(name=f"load-cluster-{n}") for n in range(min(CLUSTERS, customers)))
-    created = Customer.objects.bulk_create(
-        Customer(cluster=clusters[n % len(clusters)], name=f"customer-{n:03d}", namespace=f"cust-{n:03d}-prod")
-        for n in range(customers)
-    )
-    release = release_create(
-        user=None, name="Load test", type="release", version_number="v9.9.9", release_date=datetime.date.today()
-    )
-    for n in range(steps):
-        category = "deploy" if n % 2 == 0 else "verify"
-        template_step_add(
-            release=release,
-            user=None,
-            name=f"{category.title()} step {n // 2 + 1}",
-            category=category,
-            type="bash",
-            content=f"kubectl -n $NAMESPACE rollout status deploy/app-{n}\n",
-        )
-    release_activate(release=release, user=None)
-
-    User = get_user_model()
-    password = make_password(PASSWORD)  # hashed once: hashing is slow on purpose
-    users = User.objects.bulk_create(User(username=f"operator-{n:02d}", password=password) for n in range(operators))
-    group = Group.objects.filter(name=OPERATOR_GROUP).first()
-    if group is not None:
-        group.user_set.add(*users)
-        rights = f"in the group {OPERATOR_GROUP!r}"
-    else:
-        User.objects.filter(pk__in=[user.pk for user in users]).update(is_superuser=True, is_staff=True)
-        rights = f"superusers (there is no group {OPERATOR_GROUP!r})"
-    connection.close()
-    return release.pk, [customer.pk for customer in created], [user.username for user in users], rights
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(*, port: int, workers: int, env: dict, log_path: Path) -> subprocess.Popen:
-    """gunicorn serving Rollcall on 127.0.0.1:port, its output in `log_path`."""
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [str(gunicorn)] if gunicorn.exists() else [sys.executable, "-m", "gunicorn"]
-    command += ["config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_until_ready(server: subprocess.Popen, base_url: str) -> None:
-    """Poll /healthz until it answers 200; give up when gunicorn exits or after READY_TIMEOUT seconds."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {server.returncode} before answering")
-        try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (OSError, http.client.HTTPException):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer {base_url}/healthz within {READY_TIMEOUT} s")
-
-
-def stop_gunicorn(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
-
-@dataclass
-class Consistency:
-    """What the check found: how many steps, which disagree with their history, how many execution events."""
-
-    steps: int
-    mismatches: list[tuple[int, str, str | None]]  # (step pk, status, status its last history event left)
-    execution_events: int
-
-
-def check_consistency(release_pk: int) -> Consistency:
-    """Compare every customer step of the release with its history, in this process, after the run."""
-    from django.db import connection
-
-    from history.choices import EventAction
-    from history.models import Event
-    from steps.models import CustomerStep
-
-    created = {EventAction.STEP_CREATED, EventAction.STEP_CUSTOM_ADDED}
-    executions = {EventAction.STEP_DONE, EventAction.STEP_SKIPPED, EventAction.STEP_REVERTED, EventAction.STEP_REOPENED}
-    statuses = dict(CustomerStep.all_objects.filter(release_id=release_pk).values_list("pk", "status"))
-    last: dict[int, str] = {}
-    execution_events = 0
-    events = (
-        Event.objects.filter(customer_step__release_id=release_pk)
-        .order_by("occurred_at", "id")
-        .values_list("customer_step_id", "action", "after")
-    )
-    for step_pk, action, after in events.iterator(chunk_size=5000):
-        if isinstance(after, dict) and "status" in after:
-            last[step_pk] = after["status"]
-        elif action in created:
-            last[step_pk] = "pending"
-        execution_events += action in executions
-    connection.close()
-    mismatches = [(pk, status, last.get(pk)) for pk, status in sorted(statuses.items()) if last.get(pk) != status]
-    return Consistency(steps=len(statuses), mismatches=mismatches, execution_events=execution_events)
-
-
-# --- the report ------------------------------------------------------------------------------------------------
-
-
-def _latency_line(label: str, samples: list[Sample]) -> str:
-    values = [sample.seconds * 1000 for sample in samples]
-    figures = "  ".join(
-        f"p{p} {value:.1f} ms" if value is not None else f"p{p} -"
-        for p, value in ((p, percentile(values, p)) for p in (50, 95, 99))
-    )
-    return f"{label:<16}{figures}  ({len(values)} requests)"
-
-
-def report(operators: list[Operator], elapsed: float, consistency: Consistency) -> tuple[int, int]:
-    """Print the figures; returns (errors, inconsistencies)."""
-    timed = [sample for operator in operators for sample in operator.browser.samples[operator.timed_from :]]
-    untimed = [sample for operator in operators for sample in operator.browser.samples[: operator.timed_from]]
-    posts = [sample for sample in timed if sample.method == "POST"]
-    errors = [sample for sample in timed + untimed if sample.problem]
-    outcomes = sum((operator.outcomes for operator in operators), Counter())
-    succeeded = sum(count for (_, status), count in outcomes.items() if status == 200)
-    refused = {code: sum(count for (_, status), count in outcomes.items() if status == code) for code in REFUSALS}
-    by_action = ", ".join(
-        f"{action} {sum(count for (name, status), count in outcomes.items() if name == action and status == 200)}"
-        for action in ACTIONS
-    )
-    lost_or_phantom = abs(consistency.execution_events - succeeded)
-    print()
-    print(f"{'logins':<16}{sum(operator.logged_in for operator in operators)}/{len(operators)} operators")
-    print(f"{'requests':<16}{len(timed)} in {elapsed:.1f} s = {len(timed) / elapsed if elapsed else 0:.1f} requests/s")
-    print(_latency_line("latency (all)", timed))
-    print(_latency_line("latency (POST)", posts))
-    print(f"{'actions':<16}{succeeded} done by operators ({by_action})")
-    print(
-        f"{'refusals':<16}{sum(refused.values())} "
-        f"({', '.join(f'{code}: {count}' for code, count in sorted(refused.items()))}; expected under contention)"
-    )
-    print(f"{'errors':<16}{len(errors)}")
-    for problem, count in Counter(f"{sample.method} {sample.kind}: {sample.problem}" for sample in errors).items():
-        print(f"{'':<16}{count} x {problem}")
-    print(
-        f"{'consistency':<16}{consistency.steps} steps: {len(consistency.mismatches)} whose status differs from their "
-        f"last history event; {consistency.execution_events} execution events for {succeeded} actions done"
-    )
-    for pk, status, expected in consistency.mismatches[:10]:
-        print(f"{'':<16}step {pk}: status {status}, last history event says {expected}")
-    return len(errors), len(consistency.mismatches) + lost_or_phantom
 
 
 def _log_tail(workdir: Path, lines: int = 40) -> str:
