@@ -46,9 +46,9 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## benchmark: time the activation of a release for 500 customers x 40 steps on SQLite
+## benchmark: time the activation of a release for 500 customers x 40 steps on SQLite, then its matrix for one category
 benchmark: $(BIN)/.installed
-	$(BIN)/python scripts/benchmark_activation.py
+	$(BIN)/python scripts/benchmark.py
 
 ## load: 50 simulated operators on a 200-customer release, gunicorn on PostgreSQL, 30 s, all on 127.0.0.1
 # (LOAD_DATABASE_URL is dropped and recreated: its name must contain "load")
