@@ -9,8 +9,15 @@ from django.core.management.base import CommandError
 
 from clusters.models import Cluster
 from clusters.services import CLUSTER_NAME_TAKEN, cluster_create
+from core.variables import render
 from customers.models import Customer
-from dashboard.management.commands.seed_demo import ALREADY_PRESENT, DEMO_RELEASE, DEMO_USER_TAKEN, HOTFIX_RELEASE
+from dashboard.management.commands.seed_demo import (
+    ALREADY_PRESENT,
+    DB_HOST,
+    DEMO_RELEASE,
+    DEMO_USER_TAKEN,
+    HOTFIX_RELEASE,
+)
 from history.choices import EventAction
 from history.models import SYSTEM_ACTOR, Event
 from releases.choices import ReleaseStatus, ReleaseType
@@ -21,6 +28,8 @@ from steps.choices import StepCategory, StepStatus, StepType
 from steps.models import STEP_ORDER, CustomerStep, StepTemplate
 from steps.services import customer_step_mark_done, customer_step_revert, customer_step_skip
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
+from variables.models import Variable
+from variables.selectors import resolved_values
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +59,7 @@ def row_counts() -> dict[str, int]:
         "template steps": StepTemplate.all_objects.count(),
         "customer steps": CustomerStep.all_objects.count(),
         "events": Event.objects.count(),
+        "variables": Variable.all_objects.count(),
         "users": get_user_model().objects.count(),
     }
 
@@ -100,6 +110,27 @@ def test_seed_demo_creates_an_active_release_partly_carried_out():
         .values_list("name", flat=True)
     )
     assert deploy_order.index(custom.name) == deploy_order.index("Run migration SQL") + 1
+
+
+def test_seed_demo_defines_db_host_for_every_customer_but_one_so_its_migration_is_unresolved():
+    run("seed_demo")
+
+    release = Release.objects.get(name=DEMO_RELEASE)
+    migration = StepTemplate.objects.get(release=release, name="Run migration SQL")
+    assert "#{namespace}" in migration.content and "#{DB_HOST}" in migration.content
+    with_db_host = set(Variable.objects.filter(key=DB_HOST).values_list("customer__name", flat=True))
+    without_db_host = set(EXPECTED_CUSTOMERS) - with_db_host
+    assert with_db_host < set(EXPECTED_CUSTOMERS) and len(without_db_host) == 1
+    assert not Variable.objects.filter(is_sensitive=True).exists()
+
+    for customer in Customer.objects.select_related("cluster"):
+        step = CustomerStep.objects.get(release=release, customer=customer, name="Run migration SQL")
+        rendered = render(step.content, resolved_values(customer, release))
+        assert rendered.missing == ((DB_HOST,) if customer.name in without_db_host else ())
+    (blocked,) = without_db_host
+    assert CustomerStep.objects.get(release=release, customer__name=blocked, name="Run migration SQL").status == (
+        StepStatus.PENDING
+    )
 
 
 def test_seed_demo_creates_a_draft_hotfix_and_the_demo_login():

@@ -26,6 +26,7 @@ from steps.services import (
     customer_step_skip,
     template_step_add,
 )
+from variables.services import variable_set
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
@@ -40,24 +41,52 @@ SEED_REFUSED = "Cannot seed the demo data: {error} seed_demo only fills an empty
 LOGIN_WARNING = "Log in as {username} / {password}: a superuser for local demos only, never on a shared server."
 ROLE_USERS_NOTE = "Or as {users} (password {password}): one user per role."
 
-# (name, kubeconfig path, region, description, [(customer, namespace)])
+# The database host of each customer, a customer variable its migration step uses as #{DB_HOST}.
+DB_HOST = "DB_HOST"
+# The kubectl context of each cluster, a cluster variable (steps.rendering's context guard reads the same name).
+KUBE_CONTEXT = "kube_context"
+# The release's default image tag.
+IMAGE_TAG = "IMAGE_TAG"
+
+# (name, kubeconfig path, region, description, [(customer, namespace, DB_HOST)]). customer-e has no DB_HOST yet (its
+# database is still being moved), so its migration step can't be rendered: the demo's blocked step.
 CLUSTERS = [
     (
         "prod-us",
         "~/.kube/prod-us-config",
         "us-east-1",
         "Production, United States",
-        [("customer-a", "cust-a-prod"), ("customer-b", "cust-b-prod"), ("customer-c", "cust-c-prod")],
+        [
+            ("customer-a", "cust-a-prod", "db-1.prod-us.internal"),
+            ("customer-b", "cust-b-prod", "db-2.prod-us.internal"),
+            ("customer-c", "cust-c-prod", "db-3.prod-us.internal"),
+        ],
     ),
     (
         "prod-eu",
         "~/.kube/prod-eu-config",
         "eu-west-1",
         "Production, Europe",
-        [("customer-d", "cust-d-prod"), ("customer-e", "cust-e-prod")],
+        [("customer-d", "cust-d-prod", "db-1.prod-eu.internal"), ("customer-e", "cust-e-prod", None)],
     ),
-    ("staging", "~/.kube/staging-config", "internal", "Internal staging", [("demo-customer", "demo-customer")]),
+    (
+        "staging",
+        "~/.kube/staging-config",
+        "internal",
+        "Internal staging",
+        [("demo-customer", "demo-customer", "db.staging.internal")],
+    ),
 ]
+
+# The first lines of every migration: how to run it, and a guard that stops it on any other customer's database.
+MIGRATION_PREAMBLE = (
+    "-- psql -h #{DB_HOST} -d #{namespace} -v ON_ERROR_STOP=1 -f run-migration.sql\n"
+    "DO $$ BEGIN\n"
+    "  IF current_database() <> '#{namespace}' THEN\n"
+    "    RAISE EXCEPTION 'connected to %, not #{namespace}', current_database();\n"
+    "  END IF;\n"
+    "END $$;\n"
+)
 
 # (category, type, name, content) in execution order within each category.
 RELEASE_STEPS = [
@@ -65,29 +94,30 @@ RELEASE_STEPS = [
         StepCategory.DEPLOY,
         StepType.TEXT,
         "Deploy via Jenkins",
-        "Open Jenkins job 'rollcall-app-deploy', choose the customer's namespace, set IMAGE_TAG=v2.5.0 and run it.\n"
+        "Open Jenkins job 'rollcall-app-deploy', choose namespace #{namespace}, set IMAGE_TAG=#{IMAGE_TAG} and run "
+        "it.\n"
         "Wait for the build to turn green before the next step.",
     ),
     (
         StepCategory.DEPLOY,
         StepType.SQL,
         "Run migration SQL",
-        "ALTER TABLE users ADD COLUMN last_login_ip VARCHAR(45);\n"
+        MIGRATION_PREAMBLE + "ALTER TABLE users ADD COLUMN last_login_ip VARCHAR(45);\n"
         "CREATE INDEX users_last_login_ip_idx ON users (last_login_ip);",
     ),
     (
         StepCategory.DEPLOY,
         StepType.BASH,
         "Update ConfigMap",
-        "kubectl -n <namespace> apply -f configmaps/app-config-v2.5.0.yaml\n"
-        "kubectl -n <namespace> rollout restart deployment/app\n"
-        "kubectl -n <namespace> rollout status deployment/app --timeout=300s",
+        "kubectl --context #{kube_context} -n #{namespace} apply -f configmaps/app-config-#{version}.yaml\n"
+        "kubectl --context #{kube_context} -n #{namespace} rollout restart deployment/app\n"
+        "kubectl --context #{kube_context} -n #{namespace} rollout status deployment/app --timeout=300s",
     ),
     (
         StepCategory.VERIFY,
         StepType.BASH,
         "Health check API",
-        "curl -fsS https://<namespace>.apps.example.com/api/health | jq -e '.status == \"ok\"'",
+        "curl -fsS https://#{namespace}.apps.example.com/api/health | jq -e '.status == \"ok\"'",
     ),
     (
         StepCategory.VERIFY,
@@ -100,7 +130,8 @@ RELEASE_STEPS = [
         StepCategory.VERIFY,
         StepType.TEXT,
         "Smoke test login",
-        "Log in with the smoke-test account, open the dashboard and check that the version in the footer is v2.5.0.",
+        "Log in with the smoke-test account, open the dashboard and check that the version in the footer is "
+        "#{version}.",
     ),
 ]
 
@@ -109,7 +140,7 @@ HOTFIX_STEPS = [
         StepCategory.DEPLOY,
         StepType.BASH,
         "Raise session timeout",
-        "kubectl -n <namespace> set env deployment/app SESSION_TIMEOUT_SECONDS=3600",
+        "kubectl --context #{kube_context} -n #{namespace} set env deployment/app SESSION_TIMEOUT_SECONDS=3600",
     ),
     (
         StepCategory.VERIFY,
@@ -170,10 +201,12 @@ class Command(BaseCommand):
                 description=description,
                 metadata={"region": region},
             )
-            for customer_name, namespace in members:
-                customers[customer_name] = customer_create(
-                    user=user, cluster=cluster, name=customer_name, namespace=namespace
-                )
+            variable_set(owner=cluster, key=KUBE_CONTEXT, value=f"deployer@{name}", user=user)
+            for customer_name, namespace, db_host in members:
+                customer = customer_create(user=user, cluster=cluster, name=customer_name, namespace=namespace)
+                if db_host is not None:
+                    variable_set(owner=customer, key=DB_HOST, value=db_host, user=user)
+                customers[customer_name] = customer
         return customers
 
     def _create_release(self, user) -> Release:
@@ -185,6 +218,7 @@ class Command(BaseCommand):
             release_date=timezone.localdate(),
             description="Records the last login IP of every user and ships the new app configuration.",
         )
+        variable_set(owner=release, key=IMAGE_TAG, value=DEMO_RELEASE, user=user)
         _add_template_steps(release, RELEASE_STEPS, user)
         return release_activate(release=release, user=user)
 
@@ -197,7 +231,7 @@ class Command(BaseCommand):
         customer_step_override(
             step=step("customer-b", "Run migration SQL"),
             user=user,
-            content="-- customer-b stores addresses in the legacy accounts table\n"
+            content=MIGRATION_PREAMBLE + "-- customer-b stores addresses in the legacy accounts table\n"
             "ALTER TABLE accounts ADD COLUMN last_login_ip VARCHAR(45);\n"
             "CREATE INDEX accounts_last_login_ip_idx ON accounts (last_login_ip);",
         )
