@@ -8,6 +8,7 @@ deploy category as a logged-in superuser (median of 7 after 2 warm-ups, DEBUG of
 
 import datetime
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -22,7 +23,16 @@ MATRIX_RUNS = 7
 
 
 def main(customers: int = 500, steps: int = 40) -> None:
-    os.environ["ROLLCALL_DATA_DIR"] = tempfile.mkdtemp(prefix="rollcall-bench-")
+    data_dir = tempfile.mkdtemp(prefix="rollcall-bench-")
+    try:
+        benchmark(data_dir, customers, steps)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def benchmark(data_dir: str, customers: int, steps: int) -> None:
+    """Set up a fresh SQLite database in `data_dir`, activate the release, read its matrix; print the figures."""
+    os.environ["ROLLCALL_DATA_DIR"] = data_dir
     os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Debug at start-up only for its secret key and plain static files storage (no collectstatic manifest); the
