@@ -15,6 +15,7 @@ from clusters.selectors import clusters_with_customers
 from core.errors import DomainError
 from core.forms import add_domain_error
 from steps.progress import cluster_release_status
+from variables.selectors import variables_of
 
 REFUSED = 422
 
@@ -87,7 +88,7 @@ def cluster_delete(request, pk: int):
 @require_GET
 @login_required
 def cluster_detail(request, pk: int):
-    """A cluster, its customers and where each stands in every active release (FC-005, FV-006)."""
+    """A cluster, its variables, its customers and where each stands in every active release (FC-005, FV-006)."""
     cluster = get_object_or_404(Cluster.all_objects, pk=pk)
     releases, rows = cluster_release_status(cluster)
     return render(
@@ -98,5 +99,6 @@ def cluster_detail(request, pk: int):
             "metadata_json": json.dumps(cluster.metadata, indent=2, ensure_ascii=False),
             "releases": releases,
             "rows": rows,
+            "variables": variables_of(cluster),
         },
     )

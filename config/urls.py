@@ -13,6 +13,7 @@ urlpatterns = [
     path("releases/", include("releases.urls")),
     path("", include("steps.urls")),
     path("audit/", include("audit.urls")),
+    path("variables/", include("variables.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -15,6 +15,7 @@ from customers.forms import CustomerFilter, CustomerForm
 from customers.models import Customer
 from customers.selectors import customer_events
 from steps.progress import customer_release_history, customers_with_progress
+from variables.selectors import variables_of
 
 REFUSED = 422
 
@@ -96,7 +97,8 @@ def customer_delete(request, pk: int):
 @require_GET
 @login_required
 def customer_detail(request, pk: int):
-    """A customer: cluster, namespace, metadata, the releases it is in with its progress, its history (FM-005)."""
+    """A customer: cluster, namespace, metadata, its variables, the releases it is in with its progress, its history
+    (FM-005)."""
     customer = get_object_or_404(Customer.all_objects.select_related("cluster"), pk=pk)
     return render(
         request,
@@ -106,5 +108,6 @@ def customer_detail(request, pk: int):
             "metadata_json": json.dumps(customer.metadata, indent=2, ensure_ascii=False),
             "enrollments": customer_release_history(customer),
             "events": customer_events(customer),
+            "variables": variables_of(customer),
         },
     )

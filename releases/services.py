@@ -22,6 +22,7 @@ from releases.models import Release
 from releases.rules import refuse_if_archived, refuse_if_not_active
 from steps.enrollment import enroll
 from steps.models import StepTemplate
+from variables.services import variables_copy
 
 # The release lifecycle (FR-002): status → the statuses it may move to, and the word for that move.
 RELEASE_TRANSITIONS: dict[str, dict[str, str]] = {
@@ -188,7 +189,8 @@ def release_add_customers(*, release: Release, customers, user) -> list[str]:
 
 @transaction.atomic
 def release_clone(*, release: Release, user, name: str | None = None, version_number: str | None = None) -> Release:
-    """Start a new draft from an existing release (FR-004): its template steps are copied, in order."""
+    """Start a new draft from an existing release (FR-004): its template steps are copied, in order, and its
+    variables (the defaults), sensitive ones still encrypted."""
     require(user, ADD_RELEASE)
     clone = Release(
         name=(name or f"{release.name} (copy)").strip(),
@@ -217,13 +219,14 @@ def release_clone(*, release: Release, user, name: str | None = None, version_nu
         for index, template in enumerate(in_category)
     ]
     StepTemplate.objects.bulk_create(copies)
+    variables = variables_copy(source=release, target=clone, user=user)
     record_event(
         action=EventAction.RELEASE_CLONED,
         user=user,
         object_repr=clone.name,
         release=clone,
         before={"cloned_from": release.name},
-        after={"template_steps": len(copies)},
+        after={"template_steps": len(copies), "variables": [variable.key for variable in variables]},
     )
     return clone
 

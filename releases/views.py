@@ -39,6 +39,7 @@ from steps import services as step_services
 from steps.choices import StepCategory
 from steps.models import StepTemplate
 from steps.progress import overall_progress_by_release
+from variables.selectors import variables_of
 
 RELEASE_PAGE = "releases/release_detail.html"
 
@@ -49,7 +50,7 @@ def _section(category: str, steps: list[StepTemplate], **extra) -> dict:
 
 
 def _release_page_context(release: Release) -> dict:
-    """Everything the release page shows: header, actions and the template steps of each category."""
+    """Everything the release page shows: header, actions, the template steps of each category, the defaults."""
     active = release.status == ReleaseStatus.ACTIVE
     steps = template_steps_by_category(release)
     return {
@@ -58,6 +59,7 @@ def _release_page_context(release: Release) -> dict:
         "sections": [_section(category, in_category) for category, in_category in steps.items()],
         "progress": overall_progress_by_release([release])[release.pk] if active else None,
         "outstanding": outstanding_step_count(release) if active else 0,
+        "variables": variables_of(release),
     }
 
 

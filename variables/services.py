@@ -1,4 +1,5 @@
-"""Every change to variables: define one on a customer, a cluster or a release, change it, delete it (soft).
+"""Every change to variables: define one on a customer, a cluster or a release, change it, delete it (soft), copy
+a release's defaults to its clone.
 
 A sensitive value is encrypted before it is stored (core.crypto) and shows as "••••" in the history; its clear
 text is never written anywhere but in the encrypted token.
@@ -15,6 +16,7 @@ from core.variables import is_valid_name
 from history.choices import EventAction
 from history.services import record_event
 from variables.models import INVALID_NAME, Variable, scope_of
+from variables.selectors import variables_of
 
 MAX_VALUE_BYTES = 64 * 1024
 VALUE_TOO_LONG = "A value holds at most 64 KB; this one has {size} bytes."
@@ -172,3 +174,31 @@ def variable_delete(*, variable: Variable, user) -> Variable:
     variable.save(update_fields=["deleted_at", "updated_at"])
     _record(EventAction.VARIABLE_DELETED, variable, user=user, before=_snapshot(variable))
     return variable
+
+
+@transaction.atomic
+def variables_copy(*, source, target, user) -> list[Variable]:
+    """Give `target` a copy of every variable of `source` (a release's defaults travel with Clone), in a constant
+    number of queries.
+
+    A sensitive value is copied as its encrypted token: nothing is decrypted, so copying needs no key. The caller's
+    own event says what was copied (release_clone's names the variables); a name `target` already has is refused.
+    """
+    require(user, ADD_VARIABLE)
+    variables = variables_of(source)
+    scope = scope_of(target)
+    taken = Variable.objects.filter(**{scope: target, "key__in": [variable.key for variable in variables]})
+    first_taken = taken.order_by("key").values_list("key", flat=True).first()
+    if first_taken is not None:
+        raise DomainError(NAME_TAKEN.format(owner=target, key=first_taken))
+    copies = [
+        Variable(
+            **{scope: target},
+            key=variable.key,
+            value=variable.value,
+            encrypted_value=variable.encrypted_value,
+            is_sensitive=variable.is_sensitive,
+        )
+        for variable in variables
+    ]
+    return Variable.objects.bulk_create(copies)

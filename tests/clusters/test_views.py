@@ -394,7 +394,8 @@ def test_fv_006_cluster_view_queries_do_not_grow_with_customers(
 ):
     client.force_login(user)
 
-    with django_assert_max_num_queries(7 + 2):  # + 2: the user's permissions, read once per request for the role checks
+    # + 1: its variables; + 2: the user's permissions, read once per request for the role checks
+    with django_assert_max_num_queries(7 + 1 + 2):
         response = client.get(reverse("clusters:cluster_detail", args=[many_customers[0].pk]))
 
     assert response.status_code == 200
