@@ -92,6 +92,30 @@ def record_step_events(
         return cursor.rowcount
 
 
+def record_step_events_each(*, action: EventAction, steps: list, user, when, before_of, after_of) -> int:
+    """Append one event per customer step, each with its own before and after (`before_of(step)`,
+    `after_of(step)`), in one INSERT whatever their number. The steps need their customer loaded."""
+    events = [
+        Event(
+            occurred_at=when,
+            actor=user,
+            actor_name=actor_name(user),
+            action=action,
+            release_id=step.release_id,
+            cluster_id=step.customer.cluster_id,
+            customer_id=step.customer_id,
+            template_step_id=step.template_id,
+            customer_step_id=step.pk,
+            object_repr=f"{step.customer.name}: {step.name}"[:400],
+            before=before_of(step),
+            after=after_of(step),
+        )
+        for step in steps
+    ]
+    Event.objects.bulk_create(events)
+    return len(events)
+
+
 def snapshot(instance, fields: tuple[str, ...]) -> dict:
     """The values of `fields` as JSON can hold them: related objects by name, dates as ISO text."""
     values = {}

@@ -20,6 +20,12 @@ class ReleaseForm(forms.Form):
         help_text="When the release is planned; required for type release.",
     )
     description = MultilineTextField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    context_guard = forms.BooleanField(
+        required=False,
+        label="kubectl context guard",
+        help_text="Copied and downloaded bash steps stop unless kubectl's current context is the customer's cluster "
+        "(its kube_context variable, or the cluster's name).",
+    )
 
 
 class TemplateStepForm(forms.Form):

@@ -21,6 +21,12 @@ class Release(models.Model):
     # Set on activation: True when the release was activated for every active customer, so that customers created
     # or re-activated later join it; False when it was activated for a selection, which never grows by itself.
     covers_all_customers = models.BooleanField(default=False, editable=False)
+    # Bash steps start with a guard that stops unless kubectl's current context is the customer's cluster.
+    context_guard = models.BooleanField(
+        default=False,
+        verbose_name="kubectl context guard",
+        help_text="Copied and downloaded bash steps stop unless kubectl's current context is the customer's cluster.",
+    )
     cloned_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="clones", editable=False
     )

@@ -39,7 +39,7 @@ NOTHING_TO_ADD = "Every selected customer is already in release {name}."
 VERSION_NUMBER_REQUIRED = "A release of type 'release' needs a version number (e.g. v2.5.0)."
 RELEASE_DATE_REQUIRED = "A release of type 'release' needs a target release date."
 
-EDITABLE_FIELDS = ("name", "type", "version_number", "release_date", "description", "metadata")
+EDITABLE_FIELDS = ("name", "type", "version_number", "release_date", "description", "metadata", "context_guard")
 
 
 def _refuse_incomplete(release: Release) -> None:
@@ -73,6 +73,7 @@ def release_create(
     release_date=None,
     description: str = "",
     metadata=None,
+    context_guard: bool = False,
 ) -> Release:
     """Create a draft release (FR-001); a release of type 'release' needs a version number."""
     require(user, ADD_RELEASE)
@@ -83,6 +84,7 @@ def release_create(
         release_date=release_date,
         description=description,
         metadata={} if metadata is None else metadata,
+        context_guard=context_guard,
     )
     _refuse_incomplete(release)
     validate_or_refuse(release)
@@ -199,6 +201,7 @@ def release_clone(*, release: Release, user, name: str | None = None, version_nu
         release_date=release.release_date,
         description=release.description,
         metadata=release.metadata,
+        context_guard=release.context_guard,
         cloned_from=release,
     )
     _refuse_incomplete(clone)

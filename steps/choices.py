@@ -21,6 +21,9 @@ class StepStatus(models.TextChoices):
     REVERTED = "reverted", "Reverted"
 
 
+# The matrix's status filter also takes this: steps still to do that use a variable with no value for their customer.
+BLOCKED = "blocked"
+
 # How a status shows on every screen: one place, so the matrix, the panel and the lists agree.
 STATUS_LABELS = {
     StepStatus.DONE: "✅ Done",

@@ -4,7 +4,7 @@ an empty script…) come from steps.services and are shown on these forms with c
 from django import forms
 
 from core.forms import MultilineTextField
-from steps.choices import Position, StepCategory, StepStatus, StepType
+from steps.choices import BLOCKED, Position, StepCategory, StepStatus, StepType
 
 VERSION_INVALID = "This page sent an unknown version of the step: reload the step and try again."
 CODE_WIDGET_ATTRS = {"class": "code", "rows": 12, "spellcheck": "false", "autocomplete": "off"}
@@ -29,7 +29,9 @@ class MatrixFilterForm(forms.Form):
 
     category = forms.ChoiceField(choices=StepCategory.choices, required=False, widget=forms.HiddenInput)
     cluster = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Cluster")
-    status = forms.ChoiceField(choices=[("", "All Status"), *StepStatus.choices], required=False, label="Status")
+    status = forms.ChoiceField(
+        choices=[("", "All Status"), *StepStatus.choices, (BLOCKED, "Blocked")], required=False, label="Status"
+    )
 
     def __init__(self, *args, clusters, **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,6 +20,9 @@ class StepTemplate(SoftDeleteModel):
     type = models.CharField(max_length=10, choices=StepType.choices)
     content = models.TextField(validators=[validate_step_content_size])
     description = models.TextField(blank=True)
+    # The variable names the content uses (`#{name}`), sorted: kept when the content is saved, so that screens
+    # tell which customers can't render the step without rendering it.
+    variables = models.JSONField(default=list, blank=True, editable=False)
     order_index = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -78,6 +81,8 @@ class CustomerStep(SoftDeleteModel):
     type = models.CharField(max_length=10, choices=StepType.choices)
     content = models.TextField(validators=[validate_step_content_size])
     description = models.TextField(blank=True)
+    # The variable names the content uses, sorted (see StepTemplate.variables).
+    variables = models.JSONField(default=list, blank=True, editable=False)
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, editable=False)
     executed_at = models.DateTimeField(null=True, blank=True, editable=False)
     executed_by = models.ForeignKey(
@@ -90,6 +95,9 @@ class CustomerStep(SoftDeleteModel):
         db_index=False,
     )
     skip_reason = models.TextField(blank=True, editable=False)
+    # Evidence of what was run: the SHA-256 of the exact rendered text (as Copy and Download give it) when the step
+    # was marked done; empty otherwise.
+    evidence_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     notes = models.TextField(blank=True)
     is_custom = models.BooleanField(default=False, editable=False)
     is_overridden = models.BooleanField(default=False, editable=False)

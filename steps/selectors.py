@@ -11,10 +11,12 @@ from django.db.models import Count, F, QuerySet
 from clusters.models import Cluster
 from customers.models import Customer
 from releases.choices import ReleaseStatus
-from steps.choices import StepCategory, StepStatus
+from steps.choices import BLOCKED, StepCategory, StepStatus
 from steps.models import STEP_ORDER, CustomerStep, StepTemplate
 from steps.progress import ReleaseProgress, release_progress
+from steps.rendering import blocked_names, missing_names
 from steps.transitions import STEP_TRANSITIONS
+from variables.selectors import defined_names
 
 # Steps placed before the first template step (anchor NULL) sort before every template step.
 BEFORE_FIRST_TEMPLATE = -1
@@ -30,6 +32,7 @@ MATRIX_STEP_COLUMNS = (
     "status",
     "is_custom",
     "is_overridden",
+    "variables",
 )
 
 
@@ -59,10 +62,21 @@ class StepActions:
     reset: bool
     edit: bool
     delete: bool
+    missing: tuple[str, ...] = ()  # variables the content uses that have no value for the customer
+
+    @property
+    def blocked(self) -> bool:
+        """Still to be carried out, and unresolved: no Mark as Done, Copy or Download until the values are set."""
+        return bool(self.missing) and self.mark_done
+
+    @property
+    def unresolved(self) -> str:
+        """ "DB_HOST, REGION": what the screens say is missing."""
+        return ", ".join(self.missing)
 
 
-def step_actions(step: CustomerStep) -> StepActions:
-    """The actions a step offers now. Needs `step.release` and `step.customer` loaded."""
+def step_actions(step: CustomerStep, missing: tuple[str, ...] = ()) -> StepActions:
+    """The actions a step offers now, given the variables it misses. Needs `step.release` and `step.customer`."""
     if step.is_custom:
         source = "custom"
     elif step.is_overridden:
@@ -86,6 +100,7 @@ def step_actions(step: CustomerStep) -> StepActions:
         reset=changeable and source == "overridden" and not step.is_detached,
         edit=changeable and source == "custom",
         delete=changeable and source == "custom",
+        missing=missing,
     )
 
 
@@ -168,8 +183,9 @@ def _matrix_rows(templates: list[StepTemplate], steps) -> list[MatrixRow]:
 def release_matrix(release, *, category: str, cluster: Cluster | None = None, status: str | None = None) -> Matrix:
     """The matrix of one category of a release, for every customer of the release (or of one cluster).
 
-    With a status, only rows where some cell of the cluster has that status stay; the other cells of those rows
-    are marked `dimmed`. Five queries: customers, template steps, customer steps and the progress (two).
+    With a status (or BLOCKED), only rows where some cell of the cluster has that status stay; the other cells of
+    those rows are marked `dimmed`. Every step carries `.blocked`: the missing variables that block it, if any.
+    Six queries: customers, template steps, customer steps, the progress (two) and the variables defined.
     """
     customers = Customer.objects.filter(enrollments__release=release).select_related("cluster")
     steps = CustomerStep.objects.filter(release=release, category=category, customer__deleted_at__isnull=True)
@@ -181,12 +197,18 @@ def release_matrix(release, *, category: str, cluster: Cluster | None = None, st
     steps = list(steps.only(*MATRIX_STEP_COLUMNS).annotate(anchor_order=F("anchor__order_index")).order_by(*STEP_ORDER))
     progress = release_progress(release)
 
+    defined = defined_names(release=release, customers=customers)
+
+    def matches(step) -> bool:
+        return bool(step.blocked) if status == BLOCKED else step.status == status
+
     by_id = {customer.pk: customer for customer in customers}
     for customer in customers:
         customer.progress = progress.customer_percent(customer.pk, category)
     for step in steps:
         step.customer = by_id[step.customer_id]
-        step.dimmed = bool(status) and step.status != status
+        step.blocked = blocked_names(step, defined[step.customer_id])
+        step.dimmed = bool(status) and not matches(step)
     rows = _matrix_rows(templates, steps)
 
     tables = []
@@ -196,7 +218,7 @@ def release_matrix(release, *, category: str, cluster: Cluster | None = None, st
         for row in rows:
             cells = [row.steps.get(customer.pk) for customer in members]
             present = [cell for cell in cells if cell is not None]
-            if status and not any(cell.status == status for cell in present):
+            if status and not any(matches(cell) for cell in present):
                 continue
             if row.template is None and not present:
                 continue
@@ -223,10 +245,11 @@ def steps_of_customer(release, customer: Customer) -> dict[str, list[CustomerSte
         .select_related("template", "executed_by")
         .order_by(*STEP_ORDER)
     )
+    defined = defined_names(release=release, customers=[customer])[customer.pk]
     for step in steps:
         step.release = release
         step.customer = customer
-        step.actions = step_actions(step)
+        step.actions = step_actions(step, missing_names(step, defined))
         by_category[step.category].append(step)
     return by_category
 
@@ -264,9 +287,10 @@ def template_step_across_customers(template_step: StepTemplate) -> TemplateStepS
         .select_related("customer__cluster", "executed_by")
         .order_by("customer__cluster__name", "customer__cluster_id", "customer__name", "pk")
     )
+    defined = defined_names(release=template_step.release, customers={step.customer for step in steps})
     for step in steps:
         step.release = template_step.release
-        step.actions = step_actions(step)
+        step.actions = step_actions(step, missing_names(step, defined[step.customer_id]))
     groups = [
         (members[0].customer.cluster, members)
         for members in (list(group) for _, group in groupby(steps, key=lambda step: step.customer.cluster_id))

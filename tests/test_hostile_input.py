@@ -109,15 +109,18 @@ def field_errors(response) -> dict[str, list[str]]:
     return parser.errors
 
 
-def copy_textarea_value(response, step) -> str:
-    """What the Copy button copies: the value a browser gives the step's hidden textarea (the HTML parser drops one
-    line break right after the start tag)."""
-    match = re.search(
-        rf'<textarea id="content-{step.pk}"[^>]*>(.*?)</textarea>', response.content.decode(), flags=re.DOTALL
-    )
-    assert match, "the step's hidden Copy textarea is missing"
-    value = unescape(match.group(1))
-    return value.removeprefix("\n")
+def copied_text(client, panel, step) -> str:
+    """What the Copy button copies: the text its data-copy-url serves."""
+    match = re.search(r'data-copy-url="([^"]+)"', panel.content.decode())
+    assert match, "the step's Copy button is missing"
+    return client.get(unescape(match.group(1))).content.decode()
+
+
+def script_of(text: str) -> str:
+    """A copied or downloaded step without its first line, the header that names the target."""
+    header, script = text.split("\n", 1)
+    assert header.startswith(("# Rollcall: ", "-- Rollcall: ", "Rollcall: "))
+    return script
 
 
 DISPOSITION = re.compile(
@@ -287,7 +290,10 @@ def test_download_name_cannot_inject_headers_or_paths(admin_client, admin_user, 
     assert not [header for header in response.headers if "evil" in header.lower()]
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response.content == STORED_SCRIPT.encode()
+    header, script = response.content.decode().split("\n", 1)
+    assert script == STORED_SCRIPT
+    # A name with a line break can't end the header's comment and slip a line of its own into the script.
+    assert "\r" not in header and "X-Evil" not in script
 
 
 # --- limits ----------------------------------------------------------------------------------------------------
@@ -535,5 +541,5 @@ def test_step_content_comes_back_exactly_from_download_and_copy(admin_client, ho
     download = admin_client.get(reverse("steps:step_download", args=[step.pk]))
     panel = admin_client.get(reverse("steps:step_detail", args=[step.pk]))
 
-    assert download.content.decode() == STORED_SCRIPT
-    assert copy_textarea_value(panel, step) == STORED_SCRIPT
+    assert script_of(download.content.decode()) == STORED_SCRIPT
+    assert copied_text(admin_client, panel, step) == download.content.decode()

@@ -92,3 +92,12 @@ def defined_names(*, release, customers: Iterable) -> dict[int, frozenset[str]]:
         customer.pk: frozenset(release_names | by_cluster[customer.cluster_id] | by_customer[customer.pk])
         for customer in customers
     }
+
+
+def sensitive_names(customer, release) -> frozenset[str]:
+    """The names whose value for `customer` in `release` is sensitive (after precedence: a customer's plain value
+    over its cluster's sensitive one is plain). One query."""
+    final: dict[str, bool] = {}
+    for variable in _in_precedence_order(customer, release):
+        final[variable.key] = variable.is_sensitive
+    return frozenset(name for name, sensitive in final.items() if sensitive)

@@ -19,19 +19,8 @@
   }
 
   document.addEventListener("click", function (event) {
-    var copy = event.target.closest("[data-copy-target]");
-    if (copy) {
-      var source = document.getElementById(copy.dataset.copyTarget);
-      var text = source ? source.value !== undefined ? source.value : source.textContent : "";
-      var done = function () { copy.dataset.copied = "true"; copy.textContent = "✅ Copied"; };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done);
-      } else {
-        var area = document.createElement("textarea");
-        area.value = text; document.body.appendChild(area); area.select();
-        document.execCommand("copy"); area.remove(); done();
-      }
-    }
+    var copy = event.target.closest("[data-copy-url]");
+    if (copy) copyStepText(copy);
     if (event.target.closest("[data-close-panel]")) {
       var panel = document.getElementById("side-panel");
       panel.hidden = true; panel.innerHTML = "";
@@ -43,6 +32,30 @@
       document.getElementById("dialog").close();
     }
   });
+
+  // Copy asks the server for the step's text (rendered for its customer, sensitive values in clear, so never kept
+  // in the page) and puts it on the clipboard; a refusal (an unresolved variable) is shown on the button.
+  function copyStepText(button) {
+    var text = fetch(button.dataset.copyUrl, { credentials: "same-origin" }).then(function (response) {
+      return response.text().then(function (body) {
+        if (!response.ok) throw new Error(body);
+        return body;
+      });
+    });
+    var done = function () { button.dataset.copied = "true"; button.textContent = "✅ Copied"; button.title = ""; };
+    var failed = function (error) { button.textContent = "⚠️ Not copied"; button.title = error.message || String(error); };
+    if (navigator.clipboard && window.isSecureContext && window.ClipboardItem) {
+      // A ClipboardItem may wait for the text: the click's permission to write still holds when it arrives.
+      var blob = text.then(function (body) { return new Blob([body], { type: "text/plain" }); });
+      navigator.clipboard.write([new ClipboardItem({ "text/plain": blob })]).then(done, failed);
+    } else {
+      text.then(function (body) {
+        var area = document.createElement("textarea");
+        area.value = body; document.body.appendChild(area); area.select();
+        document.execCommand("copy"); area.remove(); done();
+      }, failed);
+    }
+  }
 
   // Successes and notices fade away after a while so they never cover the page; errors stay until dismissed.
   function fadeMessages() {

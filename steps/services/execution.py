@@ -5,7 +5,6 @@ step's version and is recorded.
 """
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.permissions import EXECUTE_STEPS, require
@@ -13,10 +12,11 @@ from core.errors import DomainError
 from core.models import validate_or_refuse
 from customers.models import Customer
 from history.choices import EventAction
-from history.services import record_event, record_step_events
+from history.services import record_event, record_step_events_each
 from releases.rules import refuse_if_not_active
 from steps.choices import StepCategory, StepStatus
-from steps.models import CustomerStep
+from steps.models import STEP_ORDER, CustomerStep
+from steps.rendering import refuse_unresolved, step_text
 from steps.services.rules import (
     NOTHING_PENDING,
     PROPAGATED_FIELDS,
@@ -29,6 +29,12 @@ from steps.services.rules import (
     save_step,
 )
 from steps.transitions import OUTSTANDING
+from variables.selectors import resolved_values
+
+MARK_ALL_BLOCKED = (
+    "Nothing was marked: these steps of {customer} use variables with no value: {steps}. Set the values, or skip "
+    "those steps."
+)
 
 
 def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes: str | None = None, **fields):
@@ -67,8 +73,12 @@ def customer_step_mark_done(
 ) -> CustomerStep:
     """Mark a pending or reverted step done, with optional execution notes (FET-001)."""
     require(user, EXECUTE_STEPS)
+    step = locked_step(step, expected_version)
+    next_status(step, "mark_done")  # a step that can't be done says so first
+    text = step_text(step)
+    refuse_unresolved(step, text.missing, verb="marked as done")
     return _execute(
-        locked_step(step, expected_version), action="mark_done", event=EventAction.STEP_DONE, user=user, notes=notes
+        step, action="mark_done", event=EventAction.STEP_DONE, user=user, notes=notes, evidence_sha256=text.sha256
     )
 
 
@@ -95,7 +105,12 @@ def customer_step_revert(
     """Revert a done step (FET-002): it becomes `reverted` and needs doing again; its history stays (BR-R04)."""
     require(user, EXECUTE_STEPS)
     return _execute(
-        locked_step(step, expected_version), action="revert", event=EventAction.STEP_REVERTED, user=user, notes=notes
+        locked_step(step, expected_version),
+        action="revert",
+        event=EventAction.STEP_REVERTED,
+        user=user,
+        notes=notes,
+        evidence_sha256="",
     )
 
 
@@ -116,6 +131,8 @@ def customer_step_reopen(*, step: CustomerStep, user, expected_version: int | No
             for field in PROPAGATED_FIELDS
             if getattr(step, field) != getattr(template, field)
         }
+        if "content" in refreshed:
+            refreshed["variables"] = template.variables
     return _execute(step, action="reopen", event=EventAction.STEP_REOPENED, user=user, skip_reason="", **refreshed)
 
 
@@ -147,46 +164,51 @@ def customer_step_update_notes(
 def customer_steps_mark_all_done(*, release, customer: Customer, category: str, user, notes: str | None = None) -> int:
     """Mark every outstanding (pending or reverted) step of one category done for one customer (FET-004).
 
-    Returns how many. One history event per step, each with the status it had.
+    Returns how many. Refused, with nothing changed, when one of them is blocked by a variable with no value. Each
+    step keeps the SHA-256 of its rendered text; one history event per step, each with the status it had.
     """
     require(user, EXECUTE_STEPS)
     release = locked_release(release)
     refuse_if_not_active(release)
     refuse_unknown_category(category)
-    customer = Customer.all_objects.get(pk=customer.pk)
+    customer = Customer.all_objects.select_related("cluster").get(pk=customer.pk)
     refuse_archived_customer(customer)
-    outstanding = dict(
+    steps = list(
         CustomerStep.objects.select_for_update()
         .filter(release=release, customer=customer, category=category, status__in=OUTSTANDING)
-        .values_list("pk", "status")
+        .order_by(*STEP_ORDER)
     )
-    if not outstanding:
+    if not steps:
         raise DomainError(
             NOTHING_PENDING.format(
                 customer=customer.name, category=StepCategory(category).label.lower(), release=release.name
             )
         )
+    values = resolved_values(customer, release)
+    texts = {}
+    for step in steps:
+        step.release, step.customer = release, customer
+        texts[step.pk] = step_text(step, values)
+    blocked = [f"{step.name} ({', '.join(texts[step.pk].missing)})" for step in steps if texts[step.pk].missing]
+    if blocked:
+        raise DomainError(MARK_ALL_BLOCKED.format(customer=customer.name, steps="; ".join(blocked)))
     when = timezone.now()
-    changes = {
-        "status": StepStatus.DONE,
-        "executed_at": when,
-        "executed_by": user,
-        "version": F("version") + 1,
-        "updated_at": when,
-    }
-    if notes is not None:
-        changes["notes"] = notes
-    CustomerStep.objects.filter(pk__in=outstanding).update(**changes)
+    before = {step.pk: step.status for step in steps}
+    for step in steps:  # locked rows: their versions can be counted here
+        step.status, step.executed_at, step.executed_by = StepStatus.DONE, when, user
+        step.version, step.updated_at = step.version + 1, when
+        step.evidence_sha256 = texts[step.pk].sha256
+        if notes is not None:
+            step.notes = notes
+    fields = ["status", "executed_at", "executed_by", "version", "updated_at", "evidence_sha256"]
+    CustomerStep.objects.bulk_update(steps, [*fields, "notes"] if notes is not None else fields)
     after = {"status": StepStatus.DONE.value, **({"notes": notes} if notes is not None else {})}
-    for status in OUTSTANDING:
-        ids = [pk for pk, was in outstanding.items() if was == status]
-        if ids:
-            record_step_events(
-                action=EventAction.STEP_DONE,
-                steps=CustomerStep.objects.filter(pk__in=ids),
-                user=user,
-                when=when,
-                before={"status": status.value},
-                after=after,
-            )
-    return len(outstanding)
+    record_step_events_each(
+        action=EventAction.STEP_DONE,
+        steps=steps,
+        user=user,
+        when=when,
+        before_of=lambda step: {"status": before[step.pk], "evidence_sha256": ""},
+        after_of=lambda step: {**after, "evidence_sha256": step.evidence_sha256},
+    )
+    return len(steps)

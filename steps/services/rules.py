@@ -6,6 +6,7 @@ Shared by the template layer (templates.py), per-customer content (content.py) a
 from django.utils import timezone
 
 from core.errors import DomainError, StepChangedError
+from core.variables import TemplateSyntaxError, referenced_names
 from customers.models import Customer
 from releases.models import Release
 from releases.rules import refuse_if_archived, refuse_if_not_active
@@ -42,6 +43,15 @@ CUSTOM_FIELDS = PROPAGATED_FIELDS
 def refuse_blank_content(content: str) -> None:
     if not content or not content.strip():
         raise DomainError(CONTENT_REQUIRED, field="content")
+
+
+def content_variables(content: str) -> list[str]:
+    """The variable names content uses (`#{name}`), sorted; a broken `#{` is refused next to the content, so that a
+    step that is saved can always be rendered."""
+    try:
+        return sorted(referenced_names(content))
+    except TemplateSyntaxError as error:
+        raise DomainError(error.message, field="content") from None
 
 
 def refuse_unknown_category(category: str) -> None:

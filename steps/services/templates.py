@@ -22,6 +22,7 @@ from steps.services.rules import (
     CATEGORY_FIXED,
     PROPAGATED_FIELDS,
     REORDER_MISMATCH,
+    content_variables,
     locked_release,
     locked_template,
     refuse_blank_content,
@@ -50,6 +51,7 @@ def template_step_add(
     refuse_if_archived(release)
     refuse_unknown_category(category)
     refuse_blank_content(content)
+    variables = content_variables(content)
     siblings = StepTemplate.objects.filter(release=release, category=category)
     count = siblings.count()
     index = count if index is None else max(0, min(index, count))
@@ -60,6 +62,7 @@ def template_step_add(
         type=type,
         content=content,
         description=description,
+        variables=variables,
         order_index=index,
     )
     validate_or_refuse(template_step)
@@ -96,6 +99,7 @@ def template_step_update(*, template_step: StepTemplate, user, **changes) -> Ste
     if not new:
         return template_step
     refuse_blank_content(template_step.content)
+    template_step.variables = content_variables(template_step.content)
     if "category" in new:
         refuse_unknown_category(template_step.category)
         if template_step.release.status != ReleaseStatus.DRAFT:
@@ -128,6 +132,8 @@ def template_step_update(*, template_step: StepTemplate, user, **changes) -> Ste
             before={field: old[field] for field in propagated},
             after=propagated,
         )
+        if "content" in propagated:
+            propagated["variables"] = template_step.variables
         followers.update(**propagated, version=F("version") + 1, updated_at=when)
     return template_step
 

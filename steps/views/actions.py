@@ -36,6 +36,7 @@ from steps.services import (
     customer_step_skip,
     customer_step_update_notes,
 )
+from steps.transitions import OUTSTANDING
 from steps.views.matrix import matrix_cell, step_url_builder
 from steps.views.panel import form_ids, panel_context, render_panel, requesting_page
 
@@ -86,14 +87,15 @@ def _on_matrix(request, step) -> bool:
     return step.category == category and (not cluster.isdigit() or int(cluster) == step.customer.cluster_id)
 
 
-def _changed_fragments(request, step, *, progress_changed: bool) -> dict:
+def _changed_fragments(request, step, actions, *, progress_changed: bool) -> dict:
     """What else changed on the requesting page, and only what that page shows: the matrix cell and progress, the
     checklist row and counts, or the cross-customer row and summary."""
     page = requesting_page(request)
     if page == "matrix" and not _on_matrix(request, step):
         page = None
     context = {"page": page, "removed": step.is_deleted}
-    step.actions = step_actions(step)
+    step.actions = actions
+    step.blocked = actions.missing if step.status in OUTSTANDING else ()
     if page == "matrix":
         status = _matrix_filters(request).get("status")
         step.dimmed = status in StepStatus.values and step.status != status
@@ -134,7 +136,7 @@ def _step_changed(request, pk, *, status=200, conflict=None, progress_changed=Tr
     """The panel of the step as it is now, with what changed elsewhere on the requesting page."""
     step = get_object_or_404(customer_steps_for_screens(), pk=pk)
     context = panel_context(request, step, conflict=conflict)
-    context.update(_changed_fragments(request, step, progress_changed=progress_changed))
+    context.update(_changed_fragments(request, step, context["actions"], progress_changed=progress_changed))
     return render(request, "steps/_step_changed.html", context, status=status)
 
 

@@ -43,6 +43,7 @@ def _sections(steps_by_category) -> list[dict]:
             "steps": steps_by_category[category],
             "counts": StepCounts.of(steps_by_category[category]),
             "outstanding": any(step.status in OUTSTANDING for step in steps_by_category[category]),
+            "blocked": [step.name for step in steps_by_category[category] if step.actions.blocked],
         }
         for category, label in StepCategory.choices
     ]

@@ -11,9 +11,18 @@ from django.views.decorators.http import require_GET
 
 from core.htmx import render_page_or_partial
 from releases.models import Release
-from steps.choices import STATUS_LABELS, StepCategory, StepStatus
+from steps.choices import BLOCKED, STATUS_LABELS, StepCategory, StepStatus
 from steps.forms import MatrixFilterForm
 from steps.selectors import clusters_of_release, release_matrix
+
+# A cell's class attribute by (dimmed, blocked): written once, not per cell.
+CELL_CLASSES = {
+    (False, False): "",
+    (True, False): mark_safe(' class="dimmed"'),
+    (False, True): mark_safe(' class="blocked"'),
+    (True, True): mark_safe(' class="dimmed blocked"'),
+}
+BLOCKED_MARK = ' <span class="blocked-mark" title="Unresolved: {}">⛔</span>'
 
 
 def step_url_builder(name: str):
@@ -23,24 +32,27 @@ def step_url_builder(name: str):
 
 
 def matrix_cell(step, *, url, oob: bool = False) -> str:
-    """A matrix cell's button: status, ⚠️ overridden, ❎ custom; it opens the step in the side panel.
+    """A matrix cell's button: status, ⚠️ overridden, ❎ custom, ⛔ blocked by a variable with no value (`step.blocked`,
+    the missing names); it opens the step in the side panel.
 
     Written in Python rather than as a template partial: the matrix renders thousands of them in one request.
     """
+    blocked = getattr(step, "blocked", ())
     return format_html(
         '<button type="submit" id="cell-{}" formaction="{}" title="{} ({}): {}"{}{}>'
-        '<span class="status status-{}">{}</span>{}{}</button>',
+        '<span class="status status-{}">{}</span>{}{}{}</button>',
         step.pk,
         url(step.pk),
         step.customer.name,
         step.customer.namespace,
         step.name,
-        mark_safe(' class="dimmed"') if getattr(step, "dimmed", False) else "",
+        CELL_CLASSES[bool(getattr(step, "dimmed", False)), bool(blocked)],
         mark_safe(' hx-swap-oob="true"') if oob else "",
         step.status,
         STATUS_LABELS[step.status],
         mark_safe(' <span title="Overridden">⚠️</span>') if step.is_overridden else "",
         mark_safe(' <span title="Custom step">❎</span>') if step.is_custom else "",
+        format_html(BLOCKED_MARK, ", ".join(blocked)) if blocked else "",
     )
 
 
@@ -80,6 +92,6 @@ def matrix(request, release_pk):
             for value, label in StepCategory.choices
         ],
         "overall": [(value, label, data.progress.overall_percent(value)) for value, label in StepCategory.choices],
-        "status_label": StepStatus(data.status).label if data.status else "",
+        "status_label": "Blocked" if data.status == BLOCKED else StepStatus(data.status).label if data.status else "",
     }
     return render_page_or_partial(request, "steps/matrix.html", context, partial="matrix_body", target="matrix-body")

@@ -7,16 +7,21 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from accounts.permissions import EXECUTE_STEPS, require
+from core.errors import DomainError
 from core.htmx import is_fragment_request, safe_next_url
 from history.selectors import events_for_customer_step
 from steps.choices import StepType
 from steps.forms import CustomStepEditForm, NotesForm, OverrideForm, SkipForm
 from steps.highlight import highlight_content
+from steps.rendering import displayed_content, refuse_unresolved, step_text
 from steps.selectors import customer_steps_for_screens, step_actions
+from variables.selectors import sensitive_names
 
 PANEL_SECTIONS = ("skip", "override", "edit")  # what ?open= unfolds in the side panel
 DOWNLOAD_EXTENSIONS = {StepType.BASH: "sh", StepType.SQL: "sql", StepType.TEXT: "txt"}
@@ -43,15 +48,22 @@ def form_ids(step) -> str:
 
 
 def panel_context(request, step, *, forms=None, open_section=None, panel_error=None, conflict=None) -> dict:
-    """Everything the panel shows of a step: content, actions with their forms, history."""
+    """Everything the panel shows of a step: its content rendered for its customer (sensitive values masked) and
+    as written, what it misses, its actions with their forms, its history."""
     forms = forms or {}
     ids = form_ids(step)
     original = step.template if step.is_overridden else None
+    shown = displayed_content(step)
+    actions = step_actions(step, shown.missing if shown else ())
     return {
         "step": step,
-        "actions": step_actions(step),
+        "actions": actions,
         "events": events_for_customer_step(step),
-        "code": highlight_content(step.content, step.type),
+        "code": highlight_content(shown.text, step.type, shown.spans)
+        if shown
+        else highlight_content(step.content, step.type),
+        "raw_code": highlight_content(step.content, step.type) if step.variables else None,
+        "content_broken": shown is None,
         "original_code": highlight_content(original.content, original.type) if original else None,
         "notes_form": forms.get("notes_form") or NotesForm(initial={"notes": step.notes}, auto_id=ids),
         "skip_form": forms.get("skip_form") or SkipForm(auto_id=ids),
@@ -94,12 +106,24 @@ def step_detail(request, pk):
 @require_GET
 @login_required
 def step_download(request, pk):
-    """The step's exact content as a file named after customer and step, e.g. customer-a_run-migration-sql.sql."""
+    """The step's text for its customer (what Copy copies too): a first line naming the target, the content with
+    its variables' values, in clear, and the kubectl guard when the release asks for it; as a file named after
+    customer and step, e.g. customer-a_run-migration-sql.sql. Refused (409) while a variable has no value; a value
+    marked sensitive is given only to those who may carry the step out."""
     step = get_object_or_404(customer_steps_for_screens(), pk=pk)
-    # slugify keeps only [a-z0-9_-]: no path, quote or line break can reach the header.
-    filename = "{}_{}.{}".format(
-        slugify(step.customer.name) or "customer", slugify(step.name) or "step", DOWNLOAD_EXTENSIONS[step.type]
-    )
-    response = HttpResponse(step.content, content_type="text/plain; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    if set(step.variables) & sensitive_names(step.customer, step.release):
+        require(request.user, EXECUTE_STEPS)
+    try:
+        text = step_text(step)
+        refuse_unresolved(step, text.missing, verb="copied or downloaded")
+    except DomainError as error:
+        response = HttpResponse(error.message, status=409, content_type="text/plain; charset=utf-8")
+    else:
+        # slugify keeps only [a-z0-9_-]: no path, quote or line break can reach the header.
+        filename = "{}_{}.{}".format(
+            slugify(step.customer.name) or "customer", slugify(step.name) or "step", DOWNLOAD_EXTENSIONS[step.type]
+        )
+        response = HttpResponse(text.text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    add_never_cache_headers(response)  # it may hold secrets: no cache keeps it (no-store)
     return response

@@ -108,7 +108,8 @@ def test_regular_release_from_version_to_archive(accept_confirms, live_server, c
     expect(page.locator("table.matrix tbody th")).to_have_text(["1. Run migration", "2. Deploy app"])
     filtered_url = page.url
 
-    # 5. A cell opens the side panel over the matrix; Copy and Download take the exact script.
+    # 5. A cell opens the side panel over the matrix; Copy and Download take the exact script after a first line
+    #    that names its target.
     step = CustomerStep.objects.get(release=release, customer=customers["customer-d"], name="Deploy app")
     page.get_by_title("customer-d (cust-d-prod): Deploy app", exact=True).click()
     panel = page.locator("#side-panel")
@@ -122,13 +123,13 @@ def test_regular_release_from_version_to_archive(accept_confirms, live_server, c
     expect(code.locator("td.code")).to_contain_text('kubectl -n "$NAMESPACE" rollout status deploy/app')
     panel.get_by_role("button", name="📋 Copy").click()
     expect(panel.get_by_role("button", name="✅ Copied")).to_be_visible()
-    assert page.evaluate("navigator.clipboard.readText()") == DEPLOY_APP
-    expect(panel.locator(f"#content-{step.pk}")).to_have_value(DEPLOY_APP)
+    target = f"# Rollcall: {release.name} · Deploy app · customer-d · prod-eu/cust-d-prod\n"
+    assert page.evaluate("navigator.clipboard.readText()") == target + DEPLOY_APP
     panel.screenshot(path=artifacts / "side-panel.png")
     with page.expect_download() as download:
         panel.get_by_role("link", name="⬇️ Download").click()
     assert download.value.suggested_filename == "customer-d_deploy-app.sh"
-    assert Path(download.value.path()).read_text() == DEPLOY_APP
+    assert Path(download.value.path()).read_text() == target + DEPLOY_APP
 
     # 6. Skip needs a reason: refused without one, the step stays pending; accepted with one.
     cell = page.get_by_title("customer-d (cust-d-prod): Deploy app", exact=True)

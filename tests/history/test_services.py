@@ -150,15 +150,15 @@ def test_move_event_keeps_the_cluster_names_of_its_time(world):
 def test_step_history_is_not_rewritten_by_later_transitions(world):
     release_activate(release=world.release, user=world.user)
     step = CustomerStep.objects.filter(customer=world.customers["customer-a"]).order_by("id").first()
-    customer_step_mark_done(step=step, user=world.user, notes="ran at 10:30")
+    evidence = customer_step_mark_done(step=step, user=world.user, notes="ran at 10:30").evidence_sha256
     done = Event.objects.get(action=EventAction.STEP_DONE)
 
     customer_step_revert(step=step, user=world.user, notes="rolled back")
     customer_step_skip(step=step, user=world.user, reason="not needed after all")
 
     done.refresh_from_db()
-    assert done.before == {"status": "pending", "notes": ""}
-    assert done.after == {"status": "done", "notes": "ran at 10:30"}
+    assert done.before == {"status": "pending", "notes": "", "evidence_sha256": ""}
+    assert done.after == {"status": "done", "notes": "ran at 10:30", "evidence_sha256": evidence}
 
 
 def test_events_for_customer_step_returns_oldest_first(world, django_assert_num_queries):

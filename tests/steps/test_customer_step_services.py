@@ -467,8 +467,9 @@ def test_fet_001_mark_done_with_notes(active):
     assert step.notes == "Took 4 minutes"
     event = events_of(step, EventAction.STEP_DONE).get()
     assert (event.actor, event.actor_name) == (active.user, "rm")
-    assert event.before == {"status": "pending", "notes": ""}
-    assert event.after == {"status": "done", "notes": "Took 4 minutes"}
+    assert event.before == {"status": "pending", "notes": "", "evidence_sha256": ""}
+    assert event.after == {"status": "done", "notes": "Took 4 minutes", "evidence_sha256": step.evidence_sha256}
+    assert len(step.evidence_sha256) == 64
 
 
 def test_fet_001_mark_done_without_notes_keeps_existing_notes(active):
@@ -623,7 +624,8 @@ def test_fet_004_mark_all_done_also_does_reverted_steps(active):
     reverted.refresh_from_db()
     assert reverted.status == StepStatus.DONE
     event = Event.objects.filter(customer_step=reverted, action=EventAction.STEP_DONE).latest("id")
-    assert event.before == {"status": "reverted"} and event.after == {"status": "done"}
+    assert event.before == {"status": "reverted", "evidence_sha256": ""}
+    assert event.after == {"status": "done", "evidence_sha256": reverted.evidence_sha256}
 
 
 def test_fet_004_mark_all_done_refused_when_nothing_is_pending(active):

@@ -528,18 +528,17 @@ def test_fs_005_the_pygments_stylesheet_is_the_one_the_highlighter_needs(setting
     assert stylesheet() in css
 
 
-def test_fv_007_copy_takes_the_exact_raw_content_and_everything_is_escaped(client, active):
+def test_fv_007_copy_takes_the_step_text_from_the_server_and_everything_is_escaped(client, active):
     content = '\n#!/bin/bash\necho "<b>it\'s</b>" && kubectl -n cust-a-prod get pods\n'
     step = customer_step_override(step=_step(active, "customer-a", 0), user=active.user, content=content)
 
     html = _panel(client.get(_url("step_detail", step), **PANEL))["html"]
 
-    source = _one(html, f"content-{step.pk}")
-    assert source["tag"] == "textarea" and "readonly" in source["attrs"]
-    # The first newline after <textarea> is dropped by HTML parsers, so the value is exactly the content.
-    assert unescape(source["html"]).removeprefix("\n") == content
-    assert "<b>it" not in html
-    assert 'data-copy-target="content-' + str(step.pk) + '"' in html
+    # Copy fetches what Download serves (values in clear are never kept in the page).
+    assert f'data-copy-url="{_url("step_download", step)}"' in html
+    assert "<b>it" not in html and "&lt;b&gt;it" in html
+    copied = client.get(_url("step_download", step)).content.decode()
+    assert copied == "# Rollcall: v2.5.0 · Deploy app · customer-a · prod-us/cust-a-prod\n" + content
 
 
 def test_fv_007_history_lists_the_steps_events(client, active):
@@ -576,7 +575,7 @@ def test_fr_005_the_panel_of_an_archived_release_is_read_only(client, active):
 # --- Download -----------------------------------------------------------------------------------------------------
 
 
-def test_fv_007_download_is_the_raw_content_named_after_customer_and_step(client, active):
+def test_fv_007_download_is_the_content_after_a_header_naming_the_target_named_after_customer_and_step(client, active):
     content = "-- for customer-a\r\nALTER TABLE users ADD COLUMN note text;  \n\n"
     step = _custom(active, name="Run Migration SQL", type="sql", content=content)
 
@@ -584,7 +583,9 @@ def test_fv_007_download_is_the_raw_content_named_after_customer_and_step(client
 
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="customer-a_run-migration-sql.sql"'
-    assert response.content == content.encode()
+    header = "-- Rollcall: v2.5.0 · Run Migration SQL · customer-a · prod-us/cust-a-prod\n"
+    assert response.content.decode() == header + content
+    assert "no-store" in response["Cache-Control"]
 
 
 @pytest.mark.parametrize(("step_type", "extension"), [("bash", "sh"), ("sql", "sql"), ("text", "txt")])
@@ -1096,16 +1097,19 @@ def test_fv_005_one_step_across_every_customer_grouped_by_cluster(client, active
 # --- query counts -------------------------------------------------------------------------------------------------
 
 # The same bound holds at 10 and at 200 customers: nothing is read per customer, per step or per cell. Screens that
-# show actions, and every action, also read the user's permissions (+ 2 queries) for the role checks.
-MATRIX_QUERIES = 9
+# show actions, and every action, also read the user's permissions (+ 2 queries) for the role checks. Every screen
+# of steps reads the variables its customers define (+ 1), to tell which steps are blocked.
+MATRIX_QUERIES = 9 + 1
 SCREEN_QUERIES = {
     "matrix": MATRIX_QUERIES,
-    "step_detail": 4 + 2,
-    "customer_steps": 5 + 2,
-    "template_step_status": 4 + 2,
-    "custom_step_add": 5,
+    "step_detail": 4 + 2 + 1,
+    "customer_steps": 5 + 2 + 1,
+    "template_step_status": 4 + 2 + 1,
+    "custom_step_add": 5 + 1,
 }
 ACTION_QUERIES = 13 + 2
+# Mark All renders every step for its evidence (+ 1: the customer's values) and answers with the checklist section.
+MARK_ALL_QUERIES = ACTION_QUERIES + 1
 
 
 @pytest.fixture(params=[10, 200], ids=["10-customers", "200-customers"])
@@ -1174,7 +1178,7 @@ def test_actions_run_a_constant_number_of_queries(
 def test_mark_all_runs_a_constant_number_of_queries(client, many, django_assert_max_num_queries):
     url = reverse("steps:mark_all", args=[many["release"].pk, many["customer"].pk, "deploy"])
 
-    with django_assert_max_num_queries(ACTION_QUERIES):
+    with django_assert_max_num_queries(MARK_ALL_QUERIES):
         response = client.post(url, **HTMX)
 
     assert response.status_code == 200
