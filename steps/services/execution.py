@@ -174,7 +174,7 @@ def customer_steps_mark_all_done(*, release, customer: Customer, category: str, 
     customer = Customer.all_objects.select_related("cluster").get(pk=customer.pk)
     refuse_archived_customer(customer)
     steps = list(
-        CustomerStep.objects.select_for_update()
+        CustomerStep.objects.select_for_update(of=("self",))
         .filter(release=release, customer=customer, category=category, status__in=OUTSTANDING)
         .order_by(*STEP_ORDER)
     )
