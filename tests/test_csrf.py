@@ -13,8 +13,9 @@ from steps.models import CustomerStep
 from steps.services import customer_step_add_custom, customer_step_mark_done, customer_step_override, customer_step_skip
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 from tests.test_hostile_input import database_snapshot
+from variables.services import variable_set
 
-APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "audit")
+APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "variables", "audit")
 
 
 def build_routes_world(user) -> SimpleNamespace:
@@ -38,6 +39,7 @@ def build_routes_world(user) -> SimpleNamespace:
     custom = customer_step_add_custom(
         release=release, customer=a, user=user, name="Warm cache", category="deploy", type="bash", content="echo warm"
     )
+    variable = variable_set(owner=a, key="DB_HOST", value="db-a.internal", user=user)
     draft = ReleaseFactory(name="v2.6.0")
     StepTemplateFactory(release=draft, name="Deploy app", category="deploy", order_index=0)
     return SimpleNamespace(
@@ -52,6 +54,7 @@ def build_routes_world(user) -> SimpleNamespace:
         skipped=steps[a.pk, health.pk],
         overridden=steps[b.pk, deploy_app.pk],
         custom=custom,
+        variable=variable,
     )
 
 
@@ -96,6 +99,10 @@ URL_KWARGS = {
     "steps:step_reset": lambda w: {"pk": w.overridden.pk},
     "steps:step_edit": lambda w: {"pk": w.custom.pk},
     "steps:step_remove": lambda w: {"pk": w.custom.pk},
+    "variables:variable_create": lambda w: {"scope": "customer", "pk": w.customers["a"].pk},
+    "variables:variable_detail": lambda w: {"pk": w.variable.pk},
+    "variables:variable_edit": lambda w: {"pk": w.variable.pk},
+    "variables:variable_delete": lambda w: {"pk": w.variable.pk},
     "audit:audit": lambda w: {},
     "audit:audit_export": lambda w: {},
 }
@@ -165,6 +172,9 @@ POST_DATA = {
     "steps:step_reset": lambda w: {},
     "steps:step_edit": lambda w: {"name": "Warm the cache", "type": "bash", "content": "echo warm"},
     "steps:step_remove": lambda w: {},
+    "variables:variable_create": lambda w: {"key": "REGION", "value": "us-east-1"},
+    "variables:variable_edit": lambda w: {"key": "DB_HOST", "value": "db-a2.internal"},
+    "variables:variable_delete": lambda w: {},
 }
 
 
