@@ -1,16 +1,24 @@
-"""Reading releases: the list with progress, the template steps, what a template edit reaches, who can join, and
-which releases are finished. Progress itself is computed in steps.progress."""
+"""Reading releases: the list with progress, the template steps, what a template edit reaches, who can join (and
+which variables they would miss), the template step preview, and which releases are finished. Progress itself is
+computed in steps.progress."""
+
+from collections.abc import Iterable
+from types import SimpleNamespace
 
 from django.db.models import Count, Q, QuerySet
 
+from core.variables import Rendered
 from customers.models import Customer
 from customers.selectors import eligible_customers
 from releases.choices import ReleaseStatus
 from releases.models import Release
 from steps.choices import StepCategory, StepStatus
+from steps.enrollment import enrolled_customers
 from steps.models import CustomerStep, StepTemplate
 from steps.progress import overall_progress_by_release
+from steps.rendering import displayed_content
 from steps.transitions import OUTSTANDING
+from variables.selectors import defined_names
 
 
 def releases_ready_to_archive() -> QuerySet[Release]:
@@ -68,3 +76,50 @@ def customers_to_enroll(release: Release) -> QuerySet[Customer]:
         .select_related("cluster")
         .order_by("cluster__name", "cluster_id", "name", "id")
     )
+
+
+def template_variable_names(release: Release) -> frozenset[str]:
+    """Every variable name the release's template steps use. One query."""
+    names: set[str] = set()
+    for variables in StepTemplate.objects.filter(release=release).values_list("variables", flat=True):
+        names.update(variables)
+    return frozenset(names)
+
+
+def with_unresolved(customers: list[Customer], *, release: Release, names: Iterable[str]) -> list[Customer]:
+    """`customers`, each with `.unresolved`: the names among `names` that have no value for it in `release`, sorted
+    (empty when all resolve). One query (variables.selectors.defined_names), however many customers."""
+    names = frozenset(names)
+    defined = defined_names(release=release, customers=customers)
+    for customer in customers:
+        customer.unresolved = tuple(sorted(names - defined[customer.pk]))
+    return customers
+
+
+def customers_to_enroll_with_unresolved(release: Release) -> list[Customer]:
+    """What Activate and Add customers offer (customers_to_enroll), each with `.unresolved`: the variables the
+    release's template steps use that have no value for it, so its steps would start blocked. Three queries."""
+    return with_unresolved(list(customers_to_enroll(release)), release=release, names=template_variable_names(release))
+
+
+def template_step_preview_customers(template_step: StepTemplate) -> list[Customer]:
+    """The customers the template step editor previews for, by cluster then name, with their cluster: those enrolled
+    in the release, or for a draft the ones activation would enroll. Each has `.unresolved`: the variables of the
+    step's (saved) content with no value for it. Two queries, however many customers."""
+    release = template_step.release
+    if release.status == ReleaseStatus.DRAFT:
+        customers = customers_to_enroll(release)
+    else:
+        customers = (
+            enrolled_customers(release).select_related("cluster").order_by("cluster__name", "cluster_id", "name", "id")
+        )
+    return with_unresolved(list(customers), release=release, names=template_step.variables)
+
+
+def template_step_preview(template_step: StepTemplate, customer: Customer) -> Rendered | None:
+    """The template step's content as `customer` would get it, as a screen shows it: sensitive values masked, nothing
+    decrypted (steps.rendering.displayed_content); None when its `#{` syntax is broken. One query."""
+    as_customer_step = SimpleNamespace(
+        customer=customer, release=template_step.release, content=template_step.content, type=template_step.type
+    )
+    return displayed_content(as_customer_step)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import DomainError
 from core.forms import add_domain_error
-from core.htmx import render_page_or_partial
+from core.htmx import is_fragment_request, render_page_or_partial
 from releases import services
 from releases.choices import ReleaseStatus
 from releases.forms import (
@@ -28,20 +28,26 @@ from releases.forms import (
 )
 from releases.models import Release
 from releases.selectors import (
-    customers_to_enroll,
+    customers_to_enroll_with_unresolved,
     outstanding_step_count,
     releases_with_progress,
     template_step_delete_impact,
     template_step_follower_count,
+    template_step_preview,
+    template_step_preview_customers,
     template_steps_by_category,
 )
 from steps import services as step_services
 from steps.choices import StepCategory
+from steps.highlight import highlight_content
 from steps.models import StepTemplate
 from steps.progress import overall_progress_by_release
 from variables.selectors import variables_of
 
 RELEASE_PAGE = "releases/release_detail.html"
+TEMPLATE_STEP_FORM = "releases/template_step_form.html"
+# The element of the template step dialog that the "Preview for" select replaces.
+PREVIEW_TARGET = "template-step-preview"
 
 
 def _section(category: str, steps: list[StepTemplate], **extra) -> dict:
@@ -97,10 +103,12 @@ def _dialog(request, template: str, context: dict, *, form) -> HttpResponse:
 
 
 def _picker_context(form, *, step_count: int, verb: str) -> dict:
-    """The customer picker: the customers offered (grouped by cluster), which are checked, and what it creates."""
+    """The customer picker: the customers offered (grouped by cluster, each with the variables it would miss), which
+    are checked, and what it creates."""
     selected = form.selected_ids()
     return {
         "customers": form.offered,
+        "unresolved_count": sum(1 for customer in form.offered if customer.unresolved),
         "selected": selected,
         "step_count": step_count,
         "verb": verb,
@@ -166,7 +174,7 @@ def release_activate(request, pk: int):
     customers and clusters the user unchecked."""
     release = get_object_or_404(Release, pk=pk)
     form = ActivationForm(
-        request.POST if request.method == "POST" else None, customers=list(customers_to_enroll(release))
+        request.POST if request.method == "POST" else None, customers=customers_to_enroll_with_unresolved(release)
     )
     if form.is_valid():
         exclude_customers, exclude_clusters = form.exclusions()
@@ -193,7 +201,7 @@ def release_add_customers(request, pk: int):
     release_add_customers."""
     release = get_object_or_404(Release, pk=pk)
     form = AddCustomersForm(
-        request.POST if request.method == "POST" else None, customers=list(customers_to_enroll(release))
+        request.POST if request.method == "POST" else None, customers=customers_to_enroll_with_unresolved(release)
     )
     if form.is_valid():
         try:
@@ -252,16 +260,46 @@ def template_step_create(request, pk: int):
             add_domain_error(form, error)
         else:
             return _changed(request, release, f"Template step {step.name} added.")
-    return _dialog(request, "releases/template_step_form.html", {"release": release}, form=form)
+    return _dialog(request, TEMPLATE_STEP_FORM, {"release": release}, form=form)
+
+
+def _preview_context(request, template_step: StepTemplate) -> dict:
+    """The template step dialog's preview: the customers it can be rendered for (each with the variables it misses),
+    the one chosen with `?preview=<customer id>` (the first when absent; none when unknown), and the saved content
+    rendered for it with substituted values marked and sensitive ones masked."""
+    customers = template_step_preview_customers(template_step)
+    wanted = request.GET.get("preview")
+    if wanted is None:
+        chosen = customers[0] if customers else None
+    else:
+        chosen = next((customer for customer in customers if str(customer.pk) == wanted), None)
+    shown = template_step_preview(template_step, chosen) if chosen else None
+    if chosen is None:
+        code = None
+    elif shown is None:  # a broken `#{`: the content as written
+        code = highlight_content(template_step.content, template_step.type)
+    else:
+        code = highlight_content(shown.text, template_step.type, shown.spans)
+    return {
+        "preview_customers": customers,
+        "unresolved_customers": [customer for customer in customers if customer.unresolved],
+        "preview_customer": chosen,
+        "preview_code": code,
+        "preview_broken": chosen is not None and shown is None,
+    }
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def template_step_edit(request, pk: int):
     """Edit a template step (FS-002, FCS-007): the change reaches only customer steps still pending and not
-    overridden."""
+    overridden. The dialog previews the content for a customer of the release and names those that can't render
+    it; changing the previewed customer asks for the preview alone."""
     template_step = get_object_or_404(StepTemplate.objects.select_related("release"), pk=pk)
     release = template_step.release
+    if request.method == "GET" and is_fragment_request(request, PREVIEW_TARGET):
+        context = {"release": release, "template_step": template_step, **_preview_context(request, template_step)}
+        return render_page_or_partial(request, TEMPLATE_STEP_FORM, context, partial="preview", target=PREVIEW_TARGET)
     initial = {field: getattr(template_step, field) for field in TemplateStepForm.base_fields}
     form = TemplateStepForm(request.POST if request.method == "POST" else None, initial=initial)
     if form.is_valid():
@@ -277,8 +315,9 @@ def template_step_edit(request, pk: int):
         "release": release,
         "template_step": template_step,
         "reach": template_step_follower_count(template_step) if release.status == ReleaseStatus.ACTIVE else None,
+        **_preview_context(request, template_step),
     }
-    return _dialog(request, "releases/template_step_form.html", context, form=form)
+    return _dialog(request, TEMPLATE_STEP_FORM, context, form=form)
 
 
 @require_http_methods(["GET", "POST"])
