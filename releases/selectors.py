@@ -81,8 +81,8 @@ def customers_to_enroll(release: Release) -> QuerySet[Customer]:
 def template_variable_names(release: Release) -> frozenset[str]:
     """Every variable name the release's template steps use. One query."""
     names: set[str] = set()
-    for variables in StepTemplate.objects.filter(release=release).values_list("variables", flat=True):
-        names.update(variables)
+    for variable_names in StepTemplate.objects.filter(release=release).values_list("variable_names", flat=True):
+        names.update(variable_names.split())
     return frozenset(names)
 
 

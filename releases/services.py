@@ -216,6 +216,7 @@ def release_clone(*, release: Release, user, name: str | None = None, version_nu
             type=template.type,
             content=template.content,
             description=template.description,
+            variable_names=template.variable_names,
             order_index=index,
         )
         for _category, in_category in groupby(templates, key=attrgetter("category"))

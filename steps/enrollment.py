@@ -44,10 +44,10 @@ def materialize_template_steps(
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {steps_table} (release_id, customer_id, template_id, anchor_id, anchor_offset, name, "
-            "category, type, content, description, variables, status, skip_reason, evidence_sha256, notes, "
+            "category, type, content, description, variable_names, status, skip_reason, evidence_sha256, notes, "
             "is_custom, is_overridden, version, created_at, updated_at) "
             "SELECT t.release_id, c.id, t.id, t.id, 0, t.name, t.category, t.type, t.content, t.description, "
-            "t.variables, %s, '', '', '', %s, %s, 1, %s, %s "
+            "t.variable_names, %s, '', '', '', %s, %s, 1, %s, %s "
             f"FROM {StepTemplate._meta.db_table} t, {Customer._meta.db_table} c "
             f"WHERE t.id IN ({templates_sql}) AND c.id IN ({customers_sql}) AND NOT EXISTS "
             f"(SELECT 1 FROM {steps_table} x WHERE x.customer_id = c.id AND x.template_id = t.id)",

@@ -20,9 +20,9 @@ class StepTemplate(SoftDeleteModel):
     type = models.CharField(max_length=10, choices=StepType.choices)
     content = models.TextField(validators=[validate_step_content_size])
     description = models.TextField(blank=True)
-    # The variable names the content uses (`#{name}`), sorted: kept when the content is saved, so that screens
-    # tell which customers can't render the step without rendering it.
-    variables = models.JSONField(default=list, blank=True, editable=False)
+    # The variable names the content uses (`#{name}`), sorted and space-separated (a name has no space): kept when
+    # the content is saved, so that screens tell which customers can't render the step without rendering it.
+    variable_names = models.TextField(blank=True, editable=False)
     order_index = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -49,6 +49,11 @@ class StepTemplate(SoftDeleteModel):
 
     def get_absolute_url(self) -> str:
         return reverse("steps:template_step_status", args=[self.pk])
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The variable names the content uses, sorted."""
+        return tuple(self.variable_names.split())
 
 
 # The order of customer steps within a category: the anchor template step's position, then the offset after it.
@@ -81,8 +86,8 @@ class CustomerStep(SoftDeleteModel):
     type = models.CharField(max_length=10, choices=StepType.choices)
     content = models.TextField(validators=[validate_step_content_size])
     description = models.TextField(blank=True)
-    # The variable names the content uses, sorted (see StepTemplate.variables).
-    variables = models.JSONField(default=list, blank=True, editable=False)
+    # The variable names the content uses, sorted and space-separated (see StepTemplate.variable_names).
+    variable_names = models.TextField(blank=True, editable=False)
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING, editable=False)
     executed_at = models.DateTimeField(null=True, blank=True, editable=False)
     executed_by = models.ForeignKey(
@@ -156,6 +161,11 @@ class CustomerStep(SoftDeleteModel):
 
     def get_absolute_url(self) -> str:
         return reverse("steps:step_detail", args=[self.pk])
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The variable names the content uses, sorted."""
+        return tuple(self.variable_names.split())
 
     @property
     def is_detached(self) -> bool:

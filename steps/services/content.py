@@ -29,7 +29,7 @@ from steps.services.rules import (
     PROPAGATED_FIELDS,
     TEMPLATE_GONE,
     UNKNOWN_POSITION,
-    content_variables,
+    content_variable_names,
     locked_release,
     locked_step,
     refuse_archived_customer,
@@ -61,10 +61,10 @@ def customer_step_override(
         raise DomainError(CONTENT_UNCHANGED, field="content")
     before = {"content": step.content, "is_overridden": step.is_overridden}
     step.content = content
-    step.variables = content_variables(content)
+    step.variable_names = content_variable_names(content)
     step.is_overridden = True
     validate_or_refuse(step, fields=["content"])
-    save_step(step, ["content", "variables", "is_overridden"])
+    save_step(step, ["content", "variable_names", "is_overridden"])
     record_event(
         action=EventAction.STEP_OVERRIDDEN,
         user=user,
@@ -91,9 +91,9 @@ def customer_step_reset_to_template(*, step: CustomerStep, user, expected_versio
     before = snapshot(step, fields)
     for field in PROPAGATED_FIELDS:
         setattr(step, field, getattr(template, field))
-    step.variables = template.variables
+    step.variable_names = template.variable_names
     step.is_overridden = False
-    save_step(step, [*fields, "variables"])
+    save_step(step, [*fields, "variable_names"])
     old, new = changed_values(before, snapshot(step, fields))
     record_event(
         action=EventAction.STEP_RESET,
@@ -164,7 +164,7 @@ def customer_step_add_custom(
         raise DomainError(CUSTOMER_NOT_IN_RELEASE.format(customer=customer.name, release=release.name))
     refuse_unknown_category(category)
     refuse_blank_content(content)
-    variables = content_variables(content)
+    variable_names = content_variable_names(content)
     if relative_to is not None:
         relative_to = CustomerStep.all_objects.select_related("anchor").get(pk=relative_to.pk)
     anchor, offset = _insertion_point(
@@ -197,7 +197,7 @@ def customer_step_add_custom(
         type=type,
         content=content,
         description=description,
-        variables=variables,
+        variable_names=variable_names,
         is_custom=True,
     )
     validate_or_refuse(step)
@@ -229,9 +229,9 @@ def customer_step_edit_custom(
     if not new:
         return step
     refuse_blank_content(step.content)
-    step.variables = content_variables(step.content)
+    step.variable_names = content_variable_names(step.content)
     validate_or_refuse(step, fields=list(new))
-    save_step(step, [*new, "variables"])
+    save_step(step, [*new, "variable_names"])
     record_event(
         action=EventAction.STEP_CUSTOM_EDITED,
         user=user,

@@ -132,7 +132,7 @@ def customer_step_reopen(*, step: CustomerStep, user, expected_version: int | No
             if getattr(step, field) != getattr(template, field)
         }
         if "content" in refreshed:
-            refreshed["variables"] = template.variables
+            refreshed["variable_names"] = template.variable_names
     return _execute(step, action="reopen", event=EventAction.STEP_REOPENED, user=user, skip_reason="", **refreshed)
 
 

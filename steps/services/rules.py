@@ -45,11 +45,11 @@ def refuse_blank_content(content: str) -> None:
         raise DomainError(CONTENT_REQUIRED, field="content")
 
 
-def content_variables(content: str) -> list[str]:
-    """The variable names content uses (`#{name}`), sorted; a broken `#{` is refused next to the content, so that a
-    step that is saved can always be rendered."""
+def content_variable_names(content: str) -> str:
+    """The variable names content uses (`#{name}`), sorted and space-separated, as steps keep them; a broken `#{` is
+    refused next to the content, so that a step that is saved can always be rendered."""
     try:
-        return sorted(referenced_names(content))
+        return " ".join(sorted(referenced_names(content)))
     except TemplateSyntaxError as error:
         raise DomainError(error.message, field="content") from None
 

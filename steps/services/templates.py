@@ -22,7 +22,7 @@ from steps.services.rules import (
     CATEGORY_FIXED,
     PROPAGATED_FIELDS,
     REORDER_MISMATCH,
-    content_variables,
+    content_variable_names,
     locked_release,
     locked_template,
     refuse_blank_content,
@@ -51,7 +51,7 @@ def template_step_add(
     refuse_if_archived(release)
     refuse_unknown_category(category)
     refuse_blank_content(content)
-    variables = content_variables(content)
+    variable_names = content_variable_names(content)
     siblings = StepTemplate.objects.filter(release=release, category=category)
     count = siblings.count()
     index = count if index is None else max(0, min(index, count))
@@ -62,7 +62,7 @@ def template_step_add(
         type=type,
         content=content,
         description=description,
-        variables=variables,
+        variable_names=variable_names,
         order_index=index,
     )
     validate_or_refuse(template_step)
@@ -99,7 +99,7 @@ def template_step_update(*, template_step: StepTemplate, user, **changes) -> Ste
     if not new:
         return template_step
     refuse_blank_content(template_step.content)
-    template_step.variables = content_variables(template_step.content)
+    template_step.variable_names = content_variable_names(template_step.content)
     if "category" in new:
         refuse_unknown_category(template_step.category)
         if template_step.release.status != ReleaseStatus.DRAFT:
@@ -133,7 +133,7 @@ def template_step_update(*, template_step: StepTemplate, user, **changes) -> Ste
             after=propagated,
         )
         if "content" in propagated:
-            propagated["variables"] = template_step.variables
+            propagated["variable_names"] = template_step.variable_names
         followers.update(**propagated, version=F("version") + 1, updated_at=when)
     return template_step
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError, StepChangedError
 from core.forms import add_domain_error
 from core.htmx import safe_next_url
-from steps.choices import StepCategory, StepStatus
+from steps.choices import BLOCKED, StepCategory, StepStatus
 from steps.forms import CustomStepEditForm, NotesForm, OverrideForm, SkipForm, StepVersionForm
 from steps.progress import release_progress
 from steps.selectors import customer_steps_for_screens, step_actions, template_step_counts
@@ -98,7 +98,10 @@ def _changed_fragments(request, step, actions, *, progress_changed: bool) -> dic
     step.blocked = actions.missing if step.status in OUTSTANDING else ()
     if page == "matrix":
         status = _matrix_filters(request).get("status")
-        step.dimmed = status in StepStatus.values and step.status != status
+        if status == BLOCKED:
+            step.dimmed = not step.blocked
+        else:
+            step.dimmed = status in StepStatus.values and step.status != status
         context["cell"] = matrix_cell(step, url=step_url_builder("step_detail"), oob=True)
     if progress_changed and page in {"matrix", "customer_steps"}:
         customer, category = step.customer, step.category

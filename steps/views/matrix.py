@@ -37,7 +37,7 @@ def matrix_cell(step, *, url, oob: bool = False) -> str:
 
     Written in Python rather than as a template partial: the matrix renders thousands of them in one request.
     """
-    blocked = getattr(step, "blocked", ())
+    blocked = step.blocked
     return format_html(
         '<button type="submit" id="cell-{}" formaction="{}" title="{} ({}): {}"{}{}>'
         '<span class="status status-{}">{}</span>{}{}{}</button>',
@@ -46,7 +46,7 @@ def matrix_cell(step, *, url, oob: bool = False) -> str:
         step.customer.name,
         step.customer.namespace,
         step.name,
-        CELL_CLASSES[bool(getattr(step, "dimmed", False)), bool(blocked)],
+        CELL_CLASSES[step.dimmed, bool(blocked)],
         mark_safe(' hx-swap-oob="true"') if oob else "",
         step.status,
         STATUS_LABELS[step.status],

@@ -200,7 +200,7 @@ def test_activation_is_still_allowed_with_unresolved_customers(client, world, mi
     world.release.refresh_from_db()
     assert world.release.status == "active"
     step = CustomerStep.objects.get(customer=world.customers["customer-e"], template=migration)
-    assert step.variables == ["DB_HOST", "namespace"]
+    assert step.variables == ("DB_HOST", "namespace")
 
 
 def test_no_warning_when_every_customer_resolves(client, world, migration):

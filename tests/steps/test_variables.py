@@ -73,9 +73,9 @@ def _state() -> tuple:
 def test_the_names_a_content_uses_are_kept_on_the_template_and_its_customer_steps(release):
     template = StepTemplate.objects.get(name="Migrate")
 
-    assert template.variables == ["DB_HOST", "namespace"]
+    assert template.variables == ("DB_HOST", "namespace")
     steps = CustomerStep.objects.filter(template=template)
-    assert steps.count() == 6 and all(step.variables == ["DB_HOST", "namespace"] for step in steps)
+    assert steps.count() == 6 and all(step.variables == ("DB_HOST", "namespace") for step in steps)
 
 
 def test_a_template_edit_brings_its_names_to_the_steps_that_follow_it(release):
@@ -83,14 +83,14 @@ def test_a_template_edit_brings_its_names_to_the_steps_that_follow_it(release):
 
     template_step_update(template_step=template, user=release.user, content="psql -h #{REPLICA_HOST} -c 'select 1'")
 
-    assert _migrate(release, "customer-b").variables == ["REPLICA_HOST"]
+    assert _migrate(release, "customer-b").variables == ("REPLICA_HOST",)
 
 
 def test_an_override_a_reset_and_a_custom_step_keep_their_own_names(release):
     step = _migrate(release, "customer-b")
     overridden = customer_step_override(step=step, user=release.user, content="echo #{REGION}")
-    assert overridden.variables == ["REGION"]
-    assert customer_step_reset_to_template(step=overridden, user=release.user).variables == ["DB_HOST", "namespace"]
+    assert overridden.variables == ("REGION",)
+    assert customer_step_reset_to_template(step=overridden, user=release.user).variables == ("DB_HOST", "namespace")
     custom = customer_step_add_custom(
         release=release.release,
         customer=release.customers["customer-b"],
@@ -100,7 +100,7 @@ def test_an_override_a_reset_and_a_custom_step_keep_their_own_names(release):
         type="bash",
         content="curl https://#{namespace}.#{DOMAIN}/warm",
     )
-    assert custom.variables == ["DOMAIN", "namespace"]
+    assert custom.variables == ("DOMAIN", "namespace")
 
 
 @pytest.mark.parametrize("content", ["echo #{DB_HOST", "echo #{}", "echo #{1abc}", "echo #{a b}"])
