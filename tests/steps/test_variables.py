@@ -18,7 +18,7 @@ from core import crypto
 from core.errors import DomainError
 from history.choices import EventAction
 from history.models import Event
-from releases.services import release_activate, release_update
+from releases.services import release_activate, release_clone, release_update
 from steps.models import CustomerStep, StepTemplate
 from steps.rendering import UNRESOLVED, step_text
 from steps.services import (
@@ -378,3 +378,9 @@ def test_the_guard_takes_the_kube_context_variable_and_leaves_sql_steps_alone(cl
     assert _run_with_kubectl_context(tmp_path, bash, "admin@prod-us").returncode == 0
     assert _run_with_kubectl_context(tmp_path, bash, "prod-us").returncode != 0
     assert sql.startswith("-- Rollcall: ") and "kubectl" not in sql
+
+
+def test_clone_keeps_the_names_its_template_steps_use(release):
+    clone = release_clone(release=release.release, user=release.user, name="v2.6.0", version_number="v2.6.0")
+
+    assert StepTemplate.objects.get(release=clone, name="Migrate").variables == ("DB_HOST", "namespace")
