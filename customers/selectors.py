@@ -14,7 +14,8 @@ CUSTOMER_ORDERINGS = {
     "progress": (F("progress").asc(nulls_last=True), "cluster__name", "name", "pk"),
 }
 
-CUSTOMER_EVENTS = [action for action in EventAction if action.value.startswith("customer.")]
+# The changes to the customer itself, its variables included (the history already masks sensitive values).
+CUSTOMER_EVENTS = [action for action in EventAction if action.value.startswith(("customer.", "variable."))]
 
 
 def eligible_customers() -> QuerySet[Customer]:
@@ -23,5 +24,6 @@ def eligible_customers() -> QuerySet[Customer]:
 
 
 def customer_events(customer: Customer, *, limit: int = 20) -> QuerySet[Event]:
-    """The latest changes to the customer itself (created, edited, moved, archived, restored), newest first."""
+    """The latest changes to the customer itself (created, edited, moved, archived, restored, its variables), newest
+    first."""
     return Event.objects.filter(customer=customer, action__in=CUSTOMER_EVENTS).order_by("-occurred_at", "-id")[:limit]

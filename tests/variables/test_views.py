@@ -23,6 +23,7 @@ from variables.services import (
     VARIABLE_ALREADY_DELETED,
     variable_create,
     variable_delete,
+    variable_set,
 )
 
 pytestmark = pytest.mark.django_db
@@ -599,3 +600,15 @@ def test_a_sensitive_value_is_in_no_page_no_audit_page_and_no_csv(client, world,
     assert MASK in texts[scope]
     assert "API_TOKEN" in texts["audit"] and MASK in texts["audit"]
     assert "API_TOKEN" in texts["csv"] and MASK in texts["csv"]
+
+
+def test_the_customer_page_history_lists_its_variable_changes_masked(client, world, monkeypatch):
+    monkeypatch.setenv(crypto.KEY_ENVIRONMENT_VARIABLE, crypto.generate_key())
+    customer = world.customers["customer-a"]
+    variable_set(owner=customer, key="DB_PASSWORD", value="hunter2-secret", is_sensitive=True, user=world.user)
+
+    html = client.get(reverse("customers:customer_detail", args=[customer.pk])).content.decode()
+
+    history = html[html.index('id="customer-history"') :]
+    assert "Variable added" in history and "DB_PASSWORD" in history
+    assert "hunter2-secret" not in html
