@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap
 
+from accounts.permissions import ADD_CLUSTER, CHANGE_CLUSTER, require
 from clusters import services
 from clusters.forms import ClusterForm
 from clusters.models import Cluster
@@ -31,6 +32,7 @@ def cluster_list(request):
 @login_required
 def cluster_create(request):
     """Add a cluster (FC-001); a refusal (BR-C02: the name is taken) shows next to the field."""
+    require(request.user, ADD_CLUSTER)
     form = ClusterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -48,6 +50,7 @@ def cluster_create(request):
 @login_required
 def cluster_edit(request, pk: int):
     """Edit a cluster (FC-002): only the changed fields go to the service."""
+    require(request.user, CHANGE_CLUSTER)
     cluster = get_object_or_404(Cluster, pk=pk)
     form = ClusterForm.for_cluster(cluster, request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import ADD_CUSTOMER, CHANGE_CUSTOMER, require
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import render_page_or_partial
@@ -40,6 +41,7 @@ def customer_list(request):
 @login_required
 def customer_create(request):
     """Add a customer to a cluster's namespace (FM-001); a refusal (BR-M01) shows next to its field."""
+    require(request.user, ADD_CUSTOMER)
     form = CustomerForm(request.POST or None, initial={"cluster": request.GET.get("cluster")})
     if request.method == "POST" and form.is_valid():
         try:
@@ -57,6 +59,7 @@ def customer_create(request):
 @login_required
 def customer_edit(request, pk: int):
     """Edit a customer (FM-002); a new cluster is only saved once the move warning is confirmed (BR-M02)."""
+    require(request.user, CHANGE_CUSTOMER)
     customer = get_object_or_404(Customer.objects.select_related("cluster"), pk=pk)
     form = CustomerForm.for_customer(customer, request.POST or None)
     context = {"form": form, "customer": customer}

@@ -12,6 +12,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.permissions import (
+    ADD_ENROLLMENT,
+    ADD_RELEASE,
+    ADD_TEMPLATE_STEP,
+    CHANGE_RELEASE,
+    CHANGE_TEMPLATE_STEP,
+    DELETE_TEMPLATE_STEP,
+    require,
+)
 from core.errors import DomainError
 from core.forms import add_domain_error
 from core.htmx import is_fragment_request, render_page_or_partial
@@ -128,6 +137,7 @@ def release_list(request):
 @login_required
 def release_create(request):
     """Create a draft release (FR-001)."""
+    require(request.user, ADD_RELEASE)
     form = ReleaseForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -144,6 +154,7 @@ def release_create(request):
 @login_required
 def release_edit(request, pk: int):
     """Edit a release's name, type, version, date and description through release_update."""
+    require(request.user, CHANGE_RELEASE)
     release = get_object_or_404(Release, pk=pk)
     initial = {field: getattr(release, field) for field in ReleaseForm.base_fields}
     form = ReleaseForm(request.POST if request.method == "POST" else None, initial=initial)
@@ -172,6 +183,8 @@ def release_detail(request, pk: int):
 def release_activate(request, pk: int):
     """Activate a draft (FR-003): the dialog of eligible customers by cluster, then release_activate without the
     customers and clusters the user unchecked."""
+    require(request.user, CHANGE_RELEASE)
+    require(request.user, ADD_ENROLLMENT)
     release = get_object_or_404(Release, pk=pk)
     form = ActivationForm(
         request.POST if request.method == "POST" else None, customers=customers_to_enroll_with_unresolved(release)
@@ -199,6 +212,8 @@ def release_activate(request, pk: int):
 def release_add_customers(request, pk: int):
     """Add late joiners to an active release: the dialog of eligible customers not yet in it, then
     release_add_customers."""
+    require(request.user, CHANGE_RELEASE)
+    require(request.user, ADD_ENROLLMENT)
     release = get_object_or_404(Release, pk=pk)
     form = AddCustomersForm(
         request.POST if request.method == "POST" else None, customers=customers_to_enroll_with_unresolved(release)
@@ -249,6 +264,7 @@ def release_archive(request, pk: int):
 @login_required
 def template_step_create(request, pk: int):
     """Add a template step (FS-001); in an active release every customer of the release gets it at once."""
+    require(request.user, ADD_TEMPLATE_STEP)
     release = get_object_or_404(Release, pk=pk)
     category = request.GET.get("category")
     initial = {"category": category if category in StepCategory.values else StepCategory.DEPLOY}
@@ -295,6 +311,7 @@ def template_step_edit(request, pk: int):
     """Edit a template step (FS-002, FCS-007): the change reaches only customer steps still pending and not
     overridden. The dialog previews the content for a customer of the release and names those that can't render
     it; changing the previewed customer asks for the preview alone."""
+    require(request.user, CHANGE_TEMPLATE_STEP)
     template_step = get_object_or_404(StepTemplate.objects.select_related("release"), pk=pk)
     release = template_step.release
     if request.method == "GET" and is_fragment_request(request, PREVIEW_TARGET):
@@ -324,6 +341,7 @@ def template_step_edit(request, pk: int):
 @login_required
 def template_step_delete(request, pk: int):
     """Delete a template step (FS-004): a confirmation naming the customer steps removed and kept, then the delete."""
+    require(request.user, DELETE_TEMPLATE_STEP)
     template_step = get_object_or_404(StepTemplate.objects.select_related("release"), pk=pk)
     release = template_step.release
     form = ConfirmForm(request.POST if request.method == "POST" else None)

@@ -400,3 +400,14 @@ def test_fv_006_cluster_view_queries_do_not_grow_with_customers(
 
     assert response.status_code == 200
     assert "67%" in _page(response)  # 2 of 3 steps done for the first customers
+
+
+@pytest.mark.parametrize("name, needs_pk", [("clusters:cluster_create", False), ("clusters:cluster_edit", True)])
+def test_a_viewer_opening_a_cluster_form_is_refused_before_seeing_it(client, world, viewer, name, needs_pk):
+    client.force_login(viewer)
+    args = [world.clusters["prod-us"].pk] if needs_pk else []
+
+    response = client.get(reverse(name, args=args))
+
+    assert response.status_code == 403
+    assert 'name="kubeconfig_path"' not in response.content.decode()

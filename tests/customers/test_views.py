@@ -594,3 +594,14 @@ def test_fm_005_customer_view_queries_do_not_grow_with_customers(
 
     assert response.status_code == 200
     assert _page(response).count("2/3 done") == 3
+
+
+@pytest.mark.parametrize("name, needs_pk", [("customers:customer_create", False), ("customers:customer_edit", True)])
+def test_a_viewer_opening_a_customer_form_is_refused_before_seeing_it(client, world, viewer, name, needs_pk):
+    client.force_login(viewer)
+    args = [world.customers["customer-a"].pk] if needs_pk else []
+
+    response = client.get(reverse(name, args=args))
+
+    assert response.status_code == 403
+    assert 'name="namespace"' not in response.content.decode()
