@@ -3,6 +3,9 @@
 from django.db.models import Count, Q
 
 from clusters.models import Cluster
+from history.choices import EventAction
+from history.models import Event
+from history.selectors import recent_events
 from releases.choices import ReleaseStatus
 from releases.models import Release
 from steps.choices import StepStatus
@@ -37,3 +40,23 @@ def step_status_counts() -> dict[str, int]:
     )
     counts.update(dict(rows))
     return counts
+
+
+def _summary(event: Event) -> str:
+    """The one line an activation or a late join reads as ("v2.5.0 activated for 500 customers"); "" for others."""
+    if event.action not in (EventAction.RELEASE_ACTIVATED, EventAction.RELEASE_CUSTOMERS_ADDED):
+        return ""
+    count = len((event.after or {}).get("customers", []))
+    customers = f"{count} customer{'' if count == 1 else 's'}"
+    if event.action == EventAction.RELEASE_ACTIVATED:
+        return f"{event.object_repr} activated for {customers}"
+    return f"{customers} added to {event.object_repr}"
+
+
+def recent_activity(*, limit: int) -> list[Event]:
+    """The latest changes (recent_events), each with `.summary`: the one line that stands for an activation or a
+    late join and the per-step events it brought about, "" for any other event."""
+    events = list(recent_events(limit=limit))
+    for event in events:
+        event.summary = _summary(event)
+    return events

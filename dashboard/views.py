@@ -9,8 +9,12 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
-from dashboard.selectors import active_releases_with_progress, clusters_with_customer_counts, step_status_counts
-from history.selectors import recent_events
+from dashboard.selectors import (
+    active_releases_with_progress,
+    clusters_with_customer_counts,
+    recent_activity,
+    step_status_counts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +30,7 @@ def dashboard(request):
             "releases": active_releases_with_progress(),
             "clusters": clusters_with_customer_counts(),
             "stats": step_status_counts(),
-            "events": recent_events(limit=15),
+            "events": recent_activity(limit=15),
         },
     )
 

@@ -8,6 +8,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from history.choices import EventAction
 from history.models import Event
 
 AUDIT_PAGE_SIZE = 50
@@ -23,6 +24,14 @@ AUDIT_CSV_COLUMNS = (
     "before",
     "after",
 )
+# Per-step events that follow from a change already recorded once (activation, customers added, a template step
+# added, edited or deleted in an active release): the record keeps every one, recent activity shows only the change.
+FOLLOW_ON_ACTIONS = (
+    EventAction.STEP_CREATED,
+    EventAction.STEP_UPDATED_FROM_TEMPLATE,
+    EventAction.STEP_DETACHED,
+    EventAction.STEP_REMOVED_WITH_TEMPLATE,
+)
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such cells get a quote.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,10 +42,13 @@ def events_for_customer_step(customer_step) -> QuerySet[Event]:
 
 
 def recent_events(*, limit: int = 20) -> QuerySet[Event]:
-    """The latest changes everywhere, newest first, with what the dashboard needs to show and link them."""
-    return Event.objects.select_related("release", "customer", "cluster", "customer_step").order_by(
-        "-occurred_at", "-id"
-    )[:limit]
+    """The latest changes everywhere, newest first, with what the dashboard needs to show and link them; the
+    per-step events a release or template step change brought about are left to that change's own event."""
+    return (
+        Event.objects.exclude(action__in=FOLLOW_ON_ACTIONS)
+        .select_related("release", "customer", "cluster", "customer_step")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
 
 
 def audit_events() -> QuerySet[Event]:

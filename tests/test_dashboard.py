@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from releases.services import release_activate
+from releases.services import release_activate, release_add_customers
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done, customer_step_skip
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
@@ -57,3 +57,30 @@ def test_fv_001_dashboard_queries_do_not_grow_with_customers(client, user, custo
     with django_assert_max_num_queries(8 + 2):  # + 2: the user's permissions, read once per request for the role checks
         response = client.get(reverse("dashboard:dashboard"))
     assert response.status_code == 200
+
+
+def test_fv_001_activation_is_one_line_of_recent_activity_not_one_per_customer_step(client, world):
+    release_activate(release=world.release, user=world.user)
+    step = CustomerStep.objects.get(customer=world.customers["customer-a"], template=world.templates[0])
+    customer_step_mark_done(step=step, user=world.user)
+    client.force_login(world.user)
+
+    page = client.get(reverse("dashboard:dashboard")).content.decode()
+    activity = page.split('id="recent-activity"')[1]
+
+    assert CustomerStep.objects.count() == 18  # each with its own "Created from template" event in the history
+    assert activity.count("v2.5.0 activated for 6 customers") == 1
+    assert "Created from template" not in activity
+    assert "Marked as Done" in activity
+
+
+def test_fv_001_customers_added_to_an_active_release_are_one_line_of_recent_activity(client, world):
+    release_activate(release=world.release, user=world.user, exclude_customers=[world.customers["customer-e"]])
+    release_add_customers(release=world.release, customers=[world.customers["customer-e"]], user=world.user)
+    client.force_login(world.user)
+
+    activity = client.get(reverse("dashboard:dashboard")).content.decode().split('id="recent-activity"')[1]
+
+    assert "1 customer added to v2.5.0" in activity
+    assert "v2.5.0 activated for 5 customers" in activity
+    assert "Created from template" not in activity
