@@ -36,7 +36,7 @@ def cluster_create(request):
     form = ClusterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            cluster = services.cluster_create(user=request.user, **form.cleaned_data)
+            cluster = services.cluster_create(user=request.user, **form.cluster_values())
         except DomainError as error:
             add_domain_error(form, error)
         else:

@@ -6,6 +6,7 @@ import html
 import pytest
 from django.urls import reverse
 
+from clusters.forms import REGION_TWICE
 from clusters.models import Cluster
 from clusters.services import CLUSTER_ALREADY_DELETED, CLUSTER_HAS_ACTIVE_CUSTOMERS, CLUSTER_NAME_TAKEN
 from customers.models import Customer
@@ -180,7 +181,7 @@ def test_fc_002_edit_form_shows_the_current_values(client, world):
     page = _page(client.get(reverse("clusters:cluster_edit", args=[world.clusters["prod-us"].pk])))
 
     assert 'value="prod-us"' in page and 'value="~/.kube/prod-us-config"' in page
-    assert '{"region": "us-east-1"}' in page
+    assert 'name="region" value="us-east-1"' in page
 
 
 def test_fc_002_edit_saves_only_what_changed(client, world):
@@ -411,3 +412,84 @@ def test_a_viewer_opening_a_cluster_form_is_refused_before_seeing_it(client, wor
 
     assert response.status_code == 403
     assert 'name="kubeconfig_path"' not in response.content.decode()
+
+
+def _unchanged(cluster: Cluster) -> dict:
+    """The cluster form's fields other than region and metadata, as the edit form shows them."""
+    return {"name": cluster.name, "kubeconfig_path": cluster.kubeconfig_path, "is_active": "on"}
+
+
+def test_fc_001_create_cluster_with_a_region_keeps_it_in_the_metadata(client, user):
+    client.force_login(user)
+
+    response = client.post(
+        reverse("clusters:cluster_create"),
+        {"name": "prod-ap", "region": " ap-south-1 ", "metadata": '{"api": "https://k8s.example.com"}'},
+    )
+
+    assert response.status_code == 302
+    cluster = Cluster.objects.get(name="prod-ap")
+    assert cluster.metadata == {"region": "ap-south-1", "api": "https://k8s.example.com"}
+    assert cluster.region == "ap-south-1"
+
+
+def test_fc_002_edit_form_shows_the_region_in_its_own_field_and_the_rest_of_the_metadata_apart(client, user):
+    cluster = ClusterFactory(name="lab", metadata={"region": "eu-west-1", "api": "https://lab.example.com"})
+    client.force_login(user)
+
+    page = _page(client.get(reverse("clusters:cluster_edit", args=[cluster.pk])))
+
+    assert 'name="region" value="eu-west-1"' in page
+    metadata = page.split('name="metadata"')[1].split("</textarea>")[0]
+    assert "api" in metadata and "region" not in metadata
+
+
+@pytest.mark.parametrize(
+    ("region", "metadata"),
+    [
+        ("eu-central-1", {"region": "eu-central-1", "api": "https://lab.example.com"}),
+        ("", {"api": "https://lab.example.com"}),
+    ],
+)
+def test_fc_002_edit_changes_the_region_and_blank_removes_it(client, user, region, metadata):
+    cluster = ClusterFactory(name="lab", metadata={"region": "eu-west-1", "api": "https://lab.example.com"})
+    client.force_login(user)
+
+    response = client.post(
+        reverse("clusters:cluster_edit", args=[cluster.pk]),
+        {**_unchanged(cluster), "region": region, "metadata": '{"api": "https://lab.example.com"}'},
+    )
+
+    assert response.status_code == 302
+    cluster.refresh_from_db()
+    assert cluster.metadata == metadata
+    event = Event.objects.get(cluster=cluster, action=EventAction.CLUSTER_UPDATED)
+    assert set(event.after) == {"metadata"}
+
+
+def test_fc_002_an_unchanged_region_saves_nothing(client, user):
+    cluster = ClusterFactory(name="lab", metadata={"region": "eu-west-1"})
+    client.force_login(user)
+
+    response = client.post(
+        reverse("clusters:cluster_edit", args=[cluster.pk]), {**_unchanged(cluster), "region": "eu-west-1"}
+    )
+
+    assert response.status_code == 302
+    cluster.refresh_from_db()
+    assert cluster.metadata == {"region": "eu-west-1"}
+    assert not Event.objects.filter(cluster=cluster, action=EventAction.CLUSTER_UPDATED).exists()
+
+
+def test_fc_001_a_region_set_differently_in_both_places_is_refused_next_to_the_metadata(client, user):
+    client.force_login(user)
+    before = _row_counts()
+
+    response = client.post(
+        reverse("clusters:cluster_create"), {"name": "lab", "region": "eu-west-1", "metadata": '{"region": "x"}'}
+    )
+
+    assert response.status_code == 422
+    field = _page(response).split('for="id_metadata"')[1].split('<div class="field')[0]
+    assert html.escape(REGION_TWICE) in field
+    assert _row_counts() == before
