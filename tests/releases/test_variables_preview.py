@@ -243,11 +243,13 @@ def crowd(request, world, migration):
 
 
 # The session and the user, the template step with its release, the customers, the names they define and the chosen
-# customer's values; an active release adds the count of the steps an edit reaches.
-PREVIEW_QUERY_BOUND = 2 + 5
+# customer's values; an active release adds the count of the steps an edit reaches. + 2: the user's permissions, read
+# once per request for the role check.
+PREVIEW_QUERY_BOUND = 2 + 5 + 2
 # The session and the user, the release, the customers offered, the variables of the template steps, the names the
-# customers define, the number of template steps.
-PICKER_QUERY_BOUND = 2 + 5
+# customers define, the number of template steps. + 2: the user's permissions, read once per request for the role
+# check.
+PICKER_QUERY_BOUND = 2 + 5 + 2
 
 
 @pytest.mark.parametrize("active", [False, True], ids=["draft", "active"])
