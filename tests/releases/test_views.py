@@ -269,6 +269,19 @@ def test_fs_001_release_page_lists_template_steps_per_category_in_order(client, 
     assert f"{reverse('releases:template_step_create', args=[world.release.pk])}?category=verify" in html
 
 
+def test_fs_001_release_page_previews_a_template_step_with_its_line_breaks(client, world):
+    world.templates[0].content = "kubectl -n ns rollout restart deploy/app\nkubectl -n ns rollout status deploy/app"
+    world.templates[0].save()
+
+    html = _html(client.get(reverse("releases:release_detail", args=[world.release.pk])))
+
+    step = html[html.index(f'id="template-step-{world.templates[0].pk}"') :].split("</li>")[0]
+    assert (
+        '<pre class="template-step-preview muted">'
+        "kubectl -n ns rollout restart deploy/app\nkubectl -n ns rollout status deploy/app</pre>"
+    ) in step
+
+
 # --- activation (FR-003) ------------------------------------------------------------------------------------------
 
 
