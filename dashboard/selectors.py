@@ -43,10 +43,13 @@ def step_status_counts() -> dict[str, int]:
 
 
 def _summary(event: Event) -> str:
-    """The one line an activation or a late join reads as ("v2.5.0 activated for 500 customers"); "" for others."""
+    """The one line an activation or a late join reads as ("v2.5.0 activated for 500 customers"); "" for others and
+    for a catch-up that enrolled no one."""
     if event.action not in (EventAction.RELEASE_ACTIVATED, EventAction.RELEASE_CUSTOMERS_ADDED):
         return ""
     count = len((event.after or {}).get("customers", []))
+    if not count:  # customers already in the release catching up on steps: the event's own words say it
+        return ""
     customers = f"{count} customer{'' if count == 1 else 's'}"
     if event.action == EventAction.RELEASE_ACTIVATED:
         return f"{event.object_repr} activated for {customers}"

@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from history.choices import EventAction
+from history.services import record_event
 from releases.services import release_activate, release_add_customers
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done, customer_step_skip
@@ -84,3 +86,20 @@ def test_fv_001_customers_added_to_an_active_release_are_one_line_of_recent_acti
     assert "1 customer added to v2.5.0" in activity
     assert "v2.5.0 activated for 5 customers" in activity
     assert "Created from template" not in activity
+
+
+def test_fv_001_a_catch_up_that_enrolled_no_one_keeps_its_own_words(client, world):
+    release_activate(release=world.release, user=world.user)
+    record_event(
+        action=EventAction.RELEASE_CUSTOMERS_ADDED,
+        user=world.user,
+        object_repr=world.release.name,
+        release=world.release,
+        after={"customers": [], "steps_created": 2},
+    )
+    client.force_login(world.user)
+
+    activity = client.get(reverse("dashboard:dashboard")).content.decode().split('id="recent-activity"')[1]
+
+    assert "0 customers" not in activity
+    assert "Customers added to release" in activity
