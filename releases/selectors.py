@@ -3,7 +3,6 @@ which variables they would miss), the template step preview, and which releases 
 computed in steps.progress."""
 
 from collections.abc import Iterable
-from types import SimpleNamespace
 
 from django.db.models import Count, Q, QuerySet
 
@@ -16,7 +15,7 @@ from steps.choices import StepCategory, StepStatus
 from steps.enrollment import enrolled_customers
 from steps.models import CustomerStep, StepTemplate
 from steps.progress import overall_progress_by_release
-from steps.rendering import displayed_content
+from steps.rendering import displayed
 from steps.transitions import OUTSTANDING
 from variables.selectors import defined_names
 
@@ -118,8 +117,5 @@ def template_step_preview_customers(template_step: StepTemplate) -> list[Custome
 
 def template_step_preview(template_step: StepTemplate, customer: Customer) -> Rendered | None:
     """The template step's content as `customer` would get it, as a screen shows it: sensitive values masked, nothing
-    decrypted (steps.rendering.displayed_content); None when its `#{` syntax is broken. One query."""
-    as_customer_step = SimpleNamespace(
-        customer=customer, release=template_step.release, content=template_step.content, type=template_step.type
-    )
-    return displayed_content(as_customer_step)
+    decrypted (steps.rendering.displayed); None when its `#{` syntax is broken. One query."""
+    return displayed(template_step.content, customer=customer, release=template_step.release)

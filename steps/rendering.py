@@ -12,11 +12,12 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from accounts.permissions import EXECUTE_STEPS, require
 from core.errors import DomainError
 from core.variables import Rendered, TemplateSyntaxError, render
 from steps.choices import StepType
 from steps.transitions import OUTSTANDING
-from variables.selectors import displayed_values, resolved_values
+from variables.selectors import displayed_values, resolved_values, sensitive_names
 
 COMMENT_PREFIXES = {StepType.BASH: "# ", StepType.SQL: "-- ", StepType.TEXT: ""}
 # Characters that would end a one-line comment or hide text: line breaks (\u2028 and \u2029 too) and controls.
@@ -104,10 +105,25 @@ def refuse_unresolved(step, missing: tuple[str, ...], *, verb: str) -> None:
         )
 
 
-def displayed_content(step) -> Rendered | None:
-    """The content as a screen shows it for the step's customer: sensitive values masked, nothing decrypted; None
-    when the content's `#{` syntax is broken (the raw content is shown instead)."""
+def displayed(content: str, *, customer, release) -> Rendered | None:
+    """Content as a screen shows it for `customer` in `release`: sensitive values masked, nothing decrypted; None
+    when the content's `#{` syntax is broken (the raw content is shown instead). One query."""
     try:
-        return render(step.content, displayed_values(step.customer, step.release))
+        return render(content, displayed_values(customer, release))
     except TemplateSyntaxError:
         return None
+
+
+def displayed_content(step) -> Rendered | None:
+    """A customer step's content as a screen shows it for its customer (see `displayed`)."""
+    return displayed(step.content, customer=step.customer, release=step.release)
+
+
+def downloadable_text(step, user) -> StepText:
+    """What Copy and Download give `user`: the step's text, refused while a variable has no value. A value marked
+    sensitive goes only to those who may carry the step out (PermissionDenied otherwise)."""
+    if set(step.variables) & sensitive_names(step.customer, step.release):
+        require(user, EXECUTE_STEPS)
+    text = step_text(step)
+    refuse_unresolved(step, text.missing, verb="copied or downloaded")
+    return text

@@ -12,16 +12,14 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
-from accounts.permissions import EXECUTE_STEPS, require
 from core.errors import DomainError
 from core.htmx import is_fragment_request, safe_next_url
 from history.selectors import events_for_customer_step
 from steps.choices import StepType
 from steps.forms import CustomStepEditForm, NotesForm, OverrideForm, SkipForm
 from steps.highlight import highlight_content
-from steps.rendering import displayed_content, refuse_unresolved, step_text
+from steps.rendering import displayed_content, downloadable_text
 from steps.selectors import customer_steps_for_screens, step_actions
-from variables.selectors import sensitive_names
 
 PANEL_SECTIONS = ("skip", "override", "edit")  # what ?open= unfolds in the side panel
 DOWNLOAD_EXTENSIONS = {StepType.BASH: "sh", StepType.SQL: "sql", StepType.TEXT: "txt"}
@@ -111,11 +109,8 @@ def step_download(request, pk):
     customer and step, e.g. customer-a_run-migration-sql.sql. Refused (409) while a variable has no value; a value
     marked sensitive is given only to those who may carry the step out."""
     step = get_object_or_404(customer_steps_for_screens(), pk=pk)
-    if set(step.variables) & sensitive_names(step.customer, step.release):
-        require(request.user, EXECUTE_STEPS)
     try:
-        text = step_text(step)
-        refuse_unresolved(step, text.missing, verb="copied or downloaded")
+        text = downloadable_text(step, request.user)
     except DomainError as error:
         response = HttpResponse(error.message, status=409, content_type="text/plain; charset=utf-8")
     else:
