@@ -33,6 +33,7 @@ MATRIX_STEP_COLUMNS = (
     "is_custom",
     "is_overridden",
     "variable_names",
+    "version",
 )
 
 

@@ -39,10 +39,11 @@ def matrix_cell(step, *, url, oob: bool = False) -> str:
     """
     blocked = step.blocked
     return format_html(
-        '<button type="submit" id="cell-{}" formaction="{}" title="{} ({}): {}"{}{}>'
+        '<button type="submit" id="cell-{}" formaction="{}" data-version="{}" title="{} ({}): {}"{}{}>'
         '<span class="status status-{}">{}</span>{}{}{}</button>',
         step.pk,
         url(step.pk),
+        step.version,
         step.customer.name,
         step.customer.namespace,
         step.name,
