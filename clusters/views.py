@@ -93,7 +93,7 @@ def cluster_delete(request, pk: int):
 def cluster_detail(request, pk: int):
     """A cluster, its variables, its customers and where each stands in every active release (FC-005, FV-006)."""
     cluster = get_object_or_404(Cluster.all_objects, pk=pk)
-    releases, rows = cluster_release_status(cluster)
+    releases, rows, totals = cluster_release_status(cluster)
     return render(
         request,
         "clusters/cluster_detail.html",
@@ -102,6 +102,7 @@ def cluster_detail(request, pk: int):
             "metadata_json": json.dumps(cluster.metadata, indent=2, ensure_ascii=False),
             "releases": releases,
             "rows": rows,
+            "totals": totals,
             "variables": variables_of(cluster),
         },
     )

@@ -10,15 +10,17 @@ from releases.choices import ReleaseStatus
 from releases.models import Release
 from steps.choices import StepStatus
 from steps.models import CustomerStep
-from steps.progress import overall_progress_by_release
+from steps.progress import overall_by_release
 
 
 def active_releases_with_progress() -> list[Release]:
-    """Active releases, newest first, each with `.progress`: its overall percentage (None before any step)."""
+    """Active releases, newest first, each with `.progress`: its overall percentage (None before any step), and
+    `.complete`: nothing pending or reverted in any category, so it is ready to archive."""
     releases = list(Release.objects.filter(status=ReleaseStatus.ACTIVE).order_by("-activated_at", "-id"))
-    progress = overall_progress_by_release(releases)
+    overall = overall_by_release(releases)
     for release in releases:
-        release.progress = progress[release.pk]
+        release.progress = overall[release.pk].percent
+        release.complete = overall[release.pk].complete
     return releases
 
 

@@ -22,12 +22,15 @@ logger = logging.getLogger(__name__)
 @require_GET
 @login_required
 def dashboard(request):
-    """Active releases with progress, clusters with customer counts, quick stats and recent activity (FV-001)."""
+    """Active releases with progress (and those ready to archive), clusters with customer counts, quick stats and
+    recent activity (FV-001)."""
+    releases = active_releases_with_progress()
     return render(
         request,
         "dashboard/dashboard.html",
         {
-            "releases": active_releases_with_progress(),
+            "releases": releases,
+            "ready_to_archive": [release for release in releases if release.complete],
             "clusters": clusters_with_customer_counts(),
             "stats": step_status_counts(),
             "events": recent_activity(limit=15),

@@ -14,7 +14,7 @@ from releases.models import Release
 from steps.choices import StepCategory, StepStatus
 from steps.enrollment import enrolled_customers
 from steps.models import CustomerStep, StepTemplate
-from steps.progress import overall_progress_by_release
+from steps.progress import overall_by_release
 from steps.rendering import displayed
 from steps.transitions import OUTSTANDING
 from variables.selectors import defined_names
@@ -27,11 +27,13 @@ def releases_ready_to_archive() -> QuerySet[Release]:
 
 
 def releases_with_progress() -> list[Release]:
-    """Every release, newest first, each with `.progress`: the overall percentage of an active release, else None."""
+    """Every release, newest first, each with `.progress`: the overall percentage of an active release, else None;
+    and `.complete`: an active release with nothing pending or reverted in any category."""
     releases = list(Release.objects.all())
-    progress = overall_progress_by_release([release for release in releases if release.status == ReleaseStatus.ACTIVE])
+    overall = overall_by_release([release for release in releases if release.status == ReleaseStatus.ACTIVE])
     for release in releases:
-        release.progress = progress.get(release.pk)
+        release.progress = overall[release.pk].percent if release.pk in overall else None
+        release.complete = release.pk in overall and overall[release.pk].complete
     return releases
 
 

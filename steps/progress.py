@@ -1,6 +1,13 @@
 """Progress, as spec §8.2 defines it, for every screen: done ÷ total per customer (a skipped step counts in the
 total), the average of its customers per cluster, the average of all customers overall, each per category too.
 
+Beside the percentage, "complete" (issue 9, "Finished"): nothing pending or reverted, every step done or skipped, so a
+customer with one skipped step of ten is complete at 90 %. A cluster or the release is complete when the counts of its
+customers added together are: no customer has anything left. Completeness has the scope of the percentage it sits
+beside: per category where the screen shows one category (a matrix tab, a checklist section), every category
+together where it shows the whole release (release list, dashboard, "Ready to archive"): a release is complete only
+when no step of any category is pending or reverted, as `archive_releases` requires.
+
 Every count is an aggregate query over customer steps; nothing here loads steps one by one.
 """
 
@@ -56,6 +63,11 @@ class StepCounts:
     def percent(self) -> float | None:
         return percent(self.done, self.total)
 
+    @property
+    def complete(self) -> bool:
+        """Nothing pending or reverted: every step done or skipped (and there is at least one step)."""
+        return bool(self.total) and self.done + self.skipped == self.total
+
 
 def _average(percents) -> float | None:
     known = [value for value in percents if value is not None]
@@ -86,6 +98,16 @@ class ReleaseProgress:
     def overall_percent(self, category: str | None = ALL_CATEGORIES) -> float | None:
         return _average(self.customer_percent(customer_id, category) for customer_id in self.cluster_of)
 
+    def customer_complete(self, customer_id: int, category: str | None = ALL_CATEGORIES) -> bool:
+        return self.customer(customer_id, category).complete
+
+    def cluster_complete(self, cluster_id: int, category: str | None = ALL_CATEGORIES) -> bool:
+        customers = [customer_id for customer_id, cluster in self.cluster_of.items() if cluster == cluster_id]
+        return sum((self.customer(customer_id, category) for customer_id in customers), StepCounts()).complete
+
+    def overall_complete(self, category: str | None = ALL_CATEGORIES) -> bool:
+        return sum((self.customer(customer_id, category) for customer_id in self.cluster_of), StepCounts()).complete
+
 
 def release_progress(release: Release) -> ReleaseProgress:
     """Progress of a release over its customers that are not archived, from two aggregate queries."""
@@ -111,8 +133,16 @@ def release_progress(release: Release) -> ReleaseProgress:
     return progress
 
 
-def overall_progress_by_release(releases) -> dict[int, float | None]:
-    """Overall progress (average of the customers' done / total) of several releases, from one aggregate query."""
+@dataclass(frozen=True)
+class OverallProgress:
+    """A whole release at a glance: its overall percentage (spec §8.2) and whether it is complete (every category)."""
+
+    percent: float | None = None
+    complete: bool = False
+
+
+def overall_by_release(releases) -> dict[int, OverallProgress]:
+    """Overall progress and completeness of several releases, from one aggregate query."""
     rows = (
         CustomerStep.objects.filter(release__in=releases, customer__deleted_at__isnull=True)
         .values("release_id", "customer_id")
@@ -120,9 +150,19 @@ def overall_progress_by_release(releases) -> dict[int, float | None]:
         .order_by()
     )
     percents: dict[int, list[float | None]] = defaultdict(list)
+    totals: dict[int, StepCounts] = defaultdict(StepCounts)
     for row in rows:
         percents[row["release_id"]].append(percent(row["done"], row["total"]))
-    return {release.pk: _average(percents.get(release.pk, [])) for release in releases}
+        totals[row["release_id"]] += StepCounts(row["total"], row["done"], row["skipped"])
+    return {
+        release.pk: OverallProgress(_average(percents.get(release.pk, [])), totals[release.pk].complete)
+        for release in releases
+    }
+
+
+def overall_progress_by_release(releases) -> dict[int, float | None]:
+    """Overall progress (average of the customers' done / total) of several releases, from one aggregate query."""
+    return {pk: overall.percent for pk, overall in overall_by_release(releases).items()}
 
 
 def customers_with_progress() -> QuerySet[Customer]:
@@ -181,8 +221,21 @@ class CustomerReleaseRow:
     cells: list[ReleaseCell]
 
 
-def cluster_release_status(cluster: Cluster) -> tuple[list[Release], list[CustomerReleaseRow]]:
-    """The active releases, and every customer of `cluster` (archived ones left out) with its progress in each.
+@dataclass(frozen=True)
+class ClusterReleaseTotal:
+    """The cluster's customers together in one active release: the average of their percentages, and whether all of
+    them are complete."""
+
+    release: Release
+    percent: float | None
+    complete: bool
+
+
+def cluster_release_status(
+    cluster: Cluster,
+) -> tuple[list[Release], list[CustomerReleaseRow], list[ClusterReleaseTotal]]:
+    """The active releases, every customer of `cluster` (archived ones left out) with its progress in each, and the
+    cluster's total in each (from the same counts).
 
     Four queries whatever the number of customers: customers, active releases, enrollments, and one aggregate of
     the step counts per (customer, release).
@@ -216,4 +269,14 @@ def cluster_release_status(cluster: Cluster) -> tuple[list[Release], list[Custom
         )
         for customer in customers
     ]
-    return releases, rows
+    totals = []
+    for index, release in enumerate(releases):
+        cells = [row.cells[index] for row in rows if row.cells[index].enrolled]
+        totals.append(
+            ClusterReleaseTotal(
+                release,
+                _average(cell.counts.percent for cell in cells),
+                sum((cell.counts for cell in cells), StepCounts()).complete,
+            )
+        )
+    return releases, rows, totals

@@ -130,6 +130,7 @@ class ClusterTable:
     customers: list[Customer]
     rows: list[tuple[MatrixRow, list[CustomerStep | None]]]
     progress: float | None
+    complete: bool = False  # nothing pending or reverted in this category for any of its customers
 
 
 @dataclass
@@ -206,6 +207,7 @@ def release_matrix(release, *, category: str, cluster: Cluster | None = None, st
     by_id = {customer.pk: customer for customer in customers}
     for customer in customers:
         customer.progress = progress.customer_percent(customer.pk, category)
+        customer.complete = progress.customer_complete(customer.pk, category)
     for step in steps:
         step.customer = by_id[step.customer_id]
         # Most steps use no variable: nothing to look up for them.
@@ -231,6 +233,7 @@ def release_matrix(release, *, category: str, cluster: Cluster | None = None, st
                 customers=members,
                 rows=table_rows,
                 progress=progress.cluster_percent(cluster_id, category),
+                complete=progress.cluster_complete(cluster_id, category),
             )
         )
     return Matrix(category=category, tables=tables, progress=progress, status=status or None)

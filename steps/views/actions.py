@@ -112,7 +112,9 @@ def _changed_fragments(request, step, actions, *, progress_changed: bool) -> dic
                 "progress_changed": True,
                 "customer_counts": counts,
                 "cluster_percent": progress.cluster_percent(customer.cluster_id, category),
+                "cluster_complete": progress.cluster_complete(customer.cluster_id, category),
                 "overall_percent": progress.overall_percent(category),
+                "overall_complete": progress.overall_complete(category),
             }
         )
     if progress_changed and page == "template_step_status" and step.template_id:

@@ -92,7 +92,10 @@ def matrix(request, release_pk):
             (value, label, _query_string(category=value, **query), value == data.category)
             for value, label in StepCategory.choices
         ],
-        "overall": [(value, label, data.progress.overall_percent(value)) for value, label in StepCategory.choices],
+        "overall": [
+            (value, label, data.progress.overall_percent(value), data.progress.overall_complete(value))
+            for value, label in StepCategory.choices
+        ],
         "status_label": "Blocked" if data.status == BLOCKED else StepStatus(data.status).label if data.status else "",
     }
     return render_page_or_partial(request, "steps/matrix.html", context, partial="matrix_body", target="matrix-body")
