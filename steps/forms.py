@@ -109,7 +109,9 @@ class CustomStepAddForm(CustomStepEditForm):
     relative_to = forms.ChoiceField(required=False, label="Insert Position")
     add_to_template = forms.BooleanField(required=False, label="Add to template (apply to all customers)")
 
-    field_order = ("name", "category", "type", "content", "description", "relative_to", "add_to_template")
+    # Insert Position right after Category: the page offers only the chosen category's positions (static/js/layout.js),
+    # and a refusal of either shows near the top of the dialog.
+    field_order = ("name", "category", "relative_to", "type", "content", "description", "add_to_template")
 
     def __init__(self, *args, steps_by_category: dict[str, list], **kwargs):
         super().__init__(*args, **kwargs)
