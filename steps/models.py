@@ -154,6 +154,8 @@ class CustomerStep(SoftDeleteModel):
             models.Index(fields=["release", "customer"], name="customerstep_release_cust_idx"),
             models.Index(fields=["release", "template"], name="customerstep_release_tmpl_idx"),
             models.Index(fields=["release", "category", "status"], name="customerstep_rel_cat_stat_idx"),
+            # Live updates (steps/live.py) ask "what changed in this release since X?" every few seconds per screen.
+            models.Index(fields=["release", "updated_at"], name="customerstep_release_upd_idx"),
         ]
 
     def __str__(self) -> str:

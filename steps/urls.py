@@ -3,7 +3,7 @@ step across customers under template-steps/, one customer step and its actions u
 
 from django.urls import path
 
-from steps.views import actions, customer, matrix, panel, template_step
+from steps.views import actions, customer, live, matrix, panel, template_step
 
 app_name = "steps"
 
@@ -21,6 +21,8 @@ urlpatterns = [
         name="custom_step_add",
     ),
     path("template-steps/<int:pk>/", template_step.template_step_status, name="template_step_status"),
+    # What changed in a release since a screen's cursor: the step screens poll it (live updates, steps/live.py).
+    path("releases/<int:release_pk>/changes/", live.live_changes, name="live_changes"),
     path("steps/<int:pk>/", panel.step_detail, name="step_detail"),
     path("steps/<int:pk>/download/", panel.step_download, name="step_download"),
     # Every action on a step: one view and one route shape, steps/<pk>/<action>/, for each action of the table

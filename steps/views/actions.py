@@ -87,13 +87,16 @@ def _on_matrix(request, step) -> bool:
     return step.category == category and (not cluster.isdigit() or int(cluster) == step.customer.cluster_id)
 
 
-def _changed_fragments(request, step, actions, *, progress_changed: bool) -> dict:
+def _changed_fragments(request, step, actions, *, progress_changed: bool, progress=None, changed_by: str = "") -> dict:
     """What else changed on the requesting page, and only what that page shows: the matrix cell and progress, the
-    checklist row and counts, or the cross-customer row and summary."""
+    checklist row and counts, or the cross-customer row and summary.
+
+    Live updates (steps/views/live.py) call it for every step someone else changed, with the release's `progress`
+    read once for all of them, and who changed the step (`changed_by`, marked on its cell or row)."""
     page = requesting_page(request)
     if page == "matrix" and not _on_matrix(request, step):
         page = None
-    context = {"page": page, "removed": step.is_deleted}
+    context = {"page": page, "removed": step.is_deleted, "changed_by": changed_by}
     step.actions = actions
     step.blocked = actions.missing if step.status in OUTSTANDING else ()
     if page == "matrix":
@@ -102,10 +105,10 @@ def _changed_fragments(request, step, actions, *, progress_changed: bool) -> dic
             step.dimmed = not step.blocked
         else:
             step.dimmed = status in StepStatus.values and step.status != status
-        context["cell"] = matrix_cell(step, url=step_url_builder("step_detail"), oob=True)
+        context["cell"] = matrix_cell(step, url=step_url_builder("step_detail"), oob=True, changed_by=changed_by)
     if progress_changed and page in {"matrix", "customer_steps"}:
         customer, category = step.customer, step.category
-        progress = release_progress(step.release)
+        progress = progress or release_progress(step.release)
         counts = progress.customer(customer.pk, category)
         context.update(
             {

@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -31,16 +32,16 @@ def step_url_builder(name: str):
     return lambda pk: f"{prefix}/{pk}/{suffix}"
 
 
-def matrix_cell(step, *, url, oob: bool = False) -> str:
+def matrix_cell(step, *, url, oob: bool = False, changed_by: str = "") -> str:
     """A matrix cell's button: status, ⚠️ overridden, ❎ custom, ⛔ blocked by a variable with no value (`step.blocked`,
-    the missing names); it opens the step in the side panel.
+    the missing names); it opens the step in the side panel. A live update marks who changed it (`changed_by`).
 
     Written in Python rather than as a template partial: the matrix renders thousands of them in one request.
     """
     blocked = step.blocked
     return format_html(
         '<button type="submit" id="cell-{}" formaction="{}" data-version="{}" title="{} ({}): {}"{}{}>'
-        '<span class="status status-{}">{}</span>{}{}{}</button>',
+        '<span class="status status-{}">{}</span>{}{}{}{}</button>',
         step.pk,
         url(step.pk),
         step.version,
@@ -54,6 +55,7 @@ def matrix_cell(step, *, url, oob: bool = False) -> str:
         mark_safe(' <span title="Overridden">⚠️</span>') if step.is_overridden else "",
         mark_safe(' <span title="Custom step">❎</span>') if step.is_custom else "",
         format_html(BLOCKED_MARK, ", ".join(blocked)) if blocked else "",
+        render_to_string("steps/_live_mark.html", {"changed_by": changed_by}) if changed_by else "",
     )
 
 

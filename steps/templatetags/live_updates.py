@@ -1,0 +1,21 @@
+"""`{% live_updates release %}` (or `customer=…`, `template=…`): the element through which a step screen polls for
+other people's changes (steps/live.py), with a cursor from the server's clock at the time the page is drawn."""
+
+from django import template
+from django.utils import timezone
+
+from steps.live import POLL_SECONDS, poll_url
+
+register = template.Library()
+
+
+@register.inclusion_tag("steps/_live_poller.html")
+def live_updates(release, *, customer=None, template=None):
+    """The poller of a screen showing `release` (all of it: the matrix; one customer's steps; one template step's)."""
+    url = poll_url(
+        release.pk,
+        since=timezone.now(),
+        customer=customer.pk if customer is not None else None,
+        template=template.pk if template is not None else None,
+    )
+    return {"url": url, "interval": POLL_SECONDS, "status_region": True}

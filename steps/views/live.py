@@ -1,0 +1,144 @@
+"""Live updates (issue 9, "Live"): the answer to a step screen's poll — 204 when nothing it shows changed, else the
+fragments of the changed steps out of band, the same ones an action sends (steps/views/actions.py), marked with who
+changed them, and the poller with its next cursor. The logic of the cursor is in steps/live.py."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_GET
+
+from steps.live import (
+    OVERLAP,
+    POLL_SECONDS,
+    InvalidCursor,
+    changes_in_window,
+    latest_actors,
+    next_fingerprint,
+    parse_cursor,
+    plan,
+    poll_url,
+    window_fingerprint,
+)
+from steps.progress import release_progress
+from steps.rendering import missing_names
+from steps.selectors import customer_steps_for_screens, step_actions
+from steps.views.actions import _changed_fragments
+from steps.views.panel import panel_context, requesting_page
+from variables.selectors import defined_names
+
+LOGGED_OUT = "Your session has ended: log in again."
+# Tells static/js/live.js to reload the screen's content (steps added or removed, or too many changes).
+RELOAD_EVENT = "rollcall:live-reload"
+
+
+def _answer(content="", *, status=200, content_type="text/html; charset=utf-8") -> HttpResponse:
+    response = HttpResponse(content, status=status, content_type=content_type)
+    add_never_cache_headers(response)  # a poll's answer is only ever true once
+    return response
+
+
+def _changed_steps(request, release_id, step_ids, cursor):
+    """The changed steps with what their fragments need, each marked with who changed it (nobody when it was the
+    user, whose own screen already shows it): a fixed number of queries for any number of steps."""
+    steps = list(customer_steps_for_screens().filter(release_id=release_id, pk__in=step_ids))
+    if not steps:
+        return steps
+    release = steps[0].release
+    defined = defined_names(release=release, customers={step.customer for step in steps})
+    actors = latest_actors([step.pk for step in steps], after=cursor.since - OVERLAP)
+    for step in steps:
+        step.release = release
+        actor_id, actor_name = actors.get(step.pk, (None, ""))
+        step.changed_by = "" if actor_id == request.user.pk else actor_name
+        step.live_actions = step_actions(step, missing_names(step, defined[step.customer_id]))
+    return steps
+
+
+def _screen_url(request) -> str:
+    """The path of the screen that polls: where a plain (no JavaScript) action from its fragments comes back to."""
+    return (request.htmx.current_url_abs_path if request.htmx else None) or "/"
+
+
+def _fragments(request, steps) -> list[str]:
+    """Each changed step's out-of-band fragments for the requesting screen (requesting_page), progress and counts
+    read once for all of them and sent once per customer and category."""
+    page = requesting_page(request)
+    progress = release_progress(steps[0].release) if page in {"matrix", "customer_steps"} else None
+    next_url = _screen_url(request)
+    counted = set()
+    fragments = []
+    for step in steps:
+        key = (step.customer_id, step.category) if page != "template_step_status" else None
+        context = _changed_fragments(
+            request,
+            step,
+            step.live_actions,
+            progress_changed=key not in counted,
+            progress=progress,
+            changed_by=step.changed_by,
+        )
+        counted.add(key)
+        fragments.append(
+            render_to_string(
+                "steps/_step_changed.html#step_oob", {**context, "step": step, "next_url": next_url}, request
+            )
+        )
+    return fragments
+
+
+@require_GET
+@login_not_required  # a logged-out poll gets 401 and reloads the page, instead of following a redirect to log in
+def live_changes(request, release_pk):
+    """What changed in the release since the screen's cursor: 204 if nothing it shows, else its fragments."""
+    if not request.user.is_authenticated:
+        # Reloading the page leads to the login page, which comes back to it; no poll runs in between.
+        response = _answer(LOGGED_OUT, status=401, content_type="text/plain; charset=utf-8")
+        response["HX-Refresh"] = "true"
+        return response
+    try:
+        cursor = parse_cursor(request.GET)
+    except InvalidCursor as error:
+        return _answer(error.message, status=400, content_type="text/plain; charset=utf-8")
+    now = timezone.now()  # before reading: what commits after the read is in the next poll's window
+    if window_fingerprint(release_pk, cursor) == cursor.seen:
+        return _answer(status=204)
+    changes, truncated = changes_in_window(release_pk, cursor)
+    answer = plan(changes, truncated=truncated, since=cursor.since)
+    if answer.reload:
+        response = _answer(status=200)
+        response["HX-Trigger"] = RELOAD_EVENT
+        return response
+    steps = _changed_steps(request, release_pk, answer.steps, cursor)
+    fragments = _fragments(request, steps) if steps else []
+    panel = next((step for step in steps if step.pk == cursor.panel), None)
+    if panel is not None:
+        context = {**panel_context(request, panel), "next_url": _screen_url(request), "changed_by": panel.changed_by}
+        fragments.append(render_to_string("steps/_live_panel.html", context, request))
+    others = [step for step in steps if step.changed_by]
+    poller = {
+        "url": poll_url(
+            release_pk,
+            since=now,
+            seen=next_fingerprint(changes, truncated=truncated, since=now, release_id=release_pk, cursor=cursor),
+            customer=cursor.customer,
+            template=cursor.template,
+        ),
+        "interval": POLL_SECONDS,
+        "oob": True,
+        "status_message": _status_message(others),
+    }
+    fragments.append(render_to_string("steps/_live_poller.html", poller, request))
+    return _answer("".join(fragments))
+
+
+def _status_message(steps) -> str:
+    """What the screen's status region says, for screen readers: whose changes arrived."""
+    if not steps:
+        return ""
+    if len(steps) == 1:
+        step = steps[0]
+        return f"{step.name} for {step.customer.name} changed by {step.changed_by}: {step.get_status_display()}."
+    names = sorted({step.changed_by for step in steps})
+    return f"{len(steps)} steps changed by {', '.join(names)}."
