@@ -135,3 +135,45 @@ class CustomStepAddForm(CustomStepEditForm):
             return None, None
         position, pk = value.split(":")
         return position, self.steps[int(pk)]
+
+
+SELECTION_REQUIRED = "Select at least one step."
+SELECTION_INVALID = "This page sent a selection that can't be read: reload it and select again."
+SELECTION_TOO_LARGE = "Select at most {max} steps at once."
+BULK_SELECTION_MAX = 5000
+
+
+class StepSelectionField(forms.Field):
+    """The selected steps, each as "<id>:<version>" (the version the page showed), from checkboxes (one value each)
+    or from one field listing them separated by spaces or commas: {id: version}."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"required": SELECTION_REQUIRED, "invalid": SELECTION_INVALID}
+
+    def to_python(self, value) -> dict[int, int]:
+        tokens = " ".join(value or []).replace(",", " ").split()
+        selection = {}
+        for token in tokens:
+            pk, _, version = token.partition(":")
+            if not (pk.isdigit() and version.isdigit() and len(pk) <= 18 and len(version) <= 9):
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            selection[int(pk)] = int(version)
+        if len(selection) > BULK_SELECTION_MAX:
+            raise forms.ValidationError(SELECTION_TOO_LARGE.format(max=BULK_SELECTION_MAX), code="too_large")
+        return selection
+
+
+class BulkActionForm(forms.Form):
+    """A bulk action (issue 9): the posted button's action, the selected steps with their versions, and the one
+    reason a skip gives them all (the service refuses a blank one, next to this field)."""
+
+    action = forms.ChoiceField(
+        choices=[("mark_done", "Mark as Done"), ("skip", "Skip"), ("revert", "Revert")],
+        error_messages={"required": "Choose Mark as Done, Skip or Revert.", "invalid_choice": "Unknown bulk action."},
+    )
+    steps = StepSelectionField()
+    reason = forms.CharField(
+        required=False,
+        label="Reason for skipping",
+        widget=forms.TextInput(attrs={"placeholder": "Why are these steps skipped?", "autocomplete": "off"}),
+    )

@@ -3,7 +3,7 @@ step across customers under template-steps/, one customer step and its actions u
 
 from django.urls import path
 
-from steps.views import actions, customer, live, matrix, panel, template_step
+from steps.views import actions, bulk, customer, live, matrix, panel, template_step
 
 app_name = "steps"
 
@@ -20,6 +20,7 @@ urlpatterns = [
         customer.custom_step_add,
         name="custom_step_add",
     ),
+    path("releases/<int:release_pk>/bulk/", bulk.bulk_action, name="bulk_action"),
     path("template-steps/<int:pk>/", template_step.template_step_status, name="template_step_status"),
     # What changed in a release since a screen's cursor: the step screens poll it (live updates, steps/live.py).
     path("releases/<int:release_pk>/changes/", live.live_changes, name="live_changes"),

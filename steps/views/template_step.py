@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from accounts.permissions import EXECUTE_STEPS
+from releases.choices import ReleaseStatus
 from steps.highlight import highlight_content
 from steps.models import StepTemplate
 from steps.selectors import template_step_across_customers
@@ -23,5 +25,7 @@ def template_step_status(request, pk):
             "status": template_step_across_customers(template_step),
             "code": highlight_content(template_step.content, template_step.type),
             "next_url": request.get_full_path(),
+            # The checkboxes and the bulk bar (issue 9): for those who carry steps out, while the release is active.
+            "can_bulk": request.user.has_perm(EXECUTE_STEPS) and template_step.release.status == ReleaseStatus.ACTIVE,
         },
     )
