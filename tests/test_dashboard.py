@@ -103,3 +103,25 @@ def test_fv_001_a_catch_up_that_enrolled_no_one_keeps_its_own_words(client, worl
 
     assert "0 customers" not in activity
     assert "Customers added to release" in activity
+
+
+def test_fv_001_dashboard_lists_complete_releases_as_ready_to_archive(client, world):
+    """Issue 9, "Finished": a release with nothing pending or reverted in any category (a skipped step counts as
+    finished) is listed as ready to archive, linking to its page; one still in progress is not."""
+    release_activate(release=world.release, user=world.user)
+    unfinished = ReleaseFactory(name="v2.6.0")
+    StepTemplateFactory(release=unfinished, name="Deploy 2.6")
+    release_activate(release=unfinished, user=world.user)
+    for step in CustomerStep.objects.filter(release=world.release):
+        if step.customer.name == "customer-b":
+            customer_step_skip(step=step, user=world.user, reason="not deployed there")
+        else:
+            customer_step_mark_done(step=step, user=world.user)
+    client.force_login(world.user)
+
+    page = client.get(reverse("dashboard:dashboard")).content.decode()
+
+    ready = page.split('<ul class="list" aria-labelledby="ready-to-archive">')[1].split("</ul>")[0]
+    assert f'href="{reverse("releases:release_detail", args=[world.release.pk])}"' in ready and "v2.5.0" in ready
+    assert "v2.6.0" not in ready
+    assert page.count("✓ Complete") == 1  # beside v2.5.0 among the active releases, not beside v2.6.0
