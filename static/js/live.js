@@ -91,16 +91,27 @@
     return "Changed by " + name + (minutes < 1 ? " just now" : minutes === 1 ? " 1 min ago" : " " + minutes + " min ago");
   }
 
+  // New marks: flash their cell or row once, and say in the status region whose changes arrived.
   function stampMarks() {
+    var said = [];
+    var names = [];
     document.querySelectorAll("[data-live-mark]:not([data-live-at])").forEach(function (mark) {
       mark.setAttribute("data-live-at", String(Date.now()));
-      var changed = mark.closest("button, li, .live-note");
+      if (mark.closest(".live-note")) return; // the panel repeats its cell's news
+      said.push(mark.getAttribute("data-live-says"));
+      var name = mark.getAttribute("data-changed-by");
+      if (names.indexOf(name) === -1) names.push(name);
+      var changed = mark.closest("button, li");
       if (changed) {
         changed.classList.remove("live-flash");
         void changed.offsetWidth; // restart the animation when the same element changes again
         changed.classList.add("live-flash");
       }
     });
+    var status = document.getElementById("live-status");
+    if (status && said.length) {
+      status.textContent = said.length === 1 ? said[0] : said.length + " steps changed by " + names.join(", ") + ".";
+    }
   }
 
   function ageMarks() {

@@ -116,7 +116,6 @@ def live_changes(request, release_pk):
     if panel is not None:
         context = {**panel_context(request, panel), "next_url": _screen_url(request), "changed_by": panel.changed_by}
         fragments.append(render_to_string("steps/_live_panel.html", context, request))
-    others = [step for step in steps if step.changed_by]
     poller = {
         "url": poll_url(
             release_pk,
@@ -127,18 +126,6 @@ def live_changes(request, release_pk):
         ),
         "interval": POLL_SECONDS,
         "oob": True,
-        "status_message": _status_message(others),
     }
     fragments.append(render_to_string("steps/_live_poller.html", poller, request))
     return _answer("".join(fragments))
-
-
-def _status_message(steps) -> str:
-    """What the screen's status region says, for screen readers: whose changes arrived."""
-    if not steps:
-        return ""
-    if len(steps) == 1:
-        step = steps[0]
-        return f"{step.name} for {step.customer.name} changed by {step.changed_by}: {step.get_status_display()}."
-    names = sorted({step.changed_by for step in steps})
-    return f"{len(steps)} steps changed by {', '.join(names)}."

@@ -55,7 +55,7 @@ def matrix_cell(step, *, url, oob: bool = False, changed_by: str = "") -> str:
         mark_safe(' <span title="Overridden">⚠️</span>') if step.is_overridden else "",
         mark_safe(' <span title="Custom step">❎</span>') if step.is_custom else "",
         format_html(BLOCKED_MARK, ", ".join(blocked)) if blocked else "",
-        render_to_string("steps/_live_mark.html", {"changed_by": changed_by}) if changed_by else "",
+        render_to_string("steps/_live_mark.html", {"changed_by": changed_by, "step": step}) if changed_by else "",
     )
 
 

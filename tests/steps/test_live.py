@@ -171,7 +171,8 @@ def test_a_change_by_another_user_comes_back_as_the_cell_progress_and_panel_mark
     # The open panel comes back too, with who changed it.
     panel = html[html.index('hx-swap-oob="innerHTML:#side-panel"') :]
     assert f'data-step="{step.pk}"' in panel and "Changed by ana just now" in panel and "Completed:" in panel
-    assert "Deploy app for customer-a changed by ana: Done." in html  # the status region, for screen readers
+    # What the page's status region will say, for screen readers.
+    assert 'data-live-says="Deploy app for customer-a changed by ana: Done."' in cell
     # The answer moves the cursor on: asked again, nothing is new.
     next_url = _poller_url(html)
     assert "seen=1.2" in next_url
@@ -227,7 +228,7 @@ def test_the_cross_customer_view_gets_the_row_and_summary(client, active, ana):
 
     assert "Changed by ana just now" in _element(html, f"status-row-{step.pk}")
     assert "✅ Done 1" in _element(html, f"summary-template-{template_step.pk}")
-    assert html.count("hx-swap-oob") == 4  # the row, the summary, the poller, the status region
+    assert html.count("hx-swap-oob") == 3  # the row, the summary, the poller
 
 
 def test_a_change_stamped_just_before_the_cursor_and_committed_after_it_is_found(client, active, ana):
