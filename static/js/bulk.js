@@ -200,7 +200,10 @@
       event.stopImmediatePropagation();
       toggleCell(cell, event.shiftKey);
     }
-    if (selecting && event.key === "Escape" && !document.querySelector("#side-panel:not([hidden])")) setSelecting(false);
+    var typing = event.target.matches && event.target.matches("input, textarea, select");
+    if (selecting && event.key === "Escape" && !typing && !document.querySelector("#side-panel:not([hidden])")) {
+      setSelecting(false);
+    }
   }, true);
 
   // --- sending -------------------------------------------------------------------------------------------------

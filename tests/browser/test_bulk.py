@@ -128,5 +128,17 @@ def test_a_bulk_skip_with_one_reason_from_the_matrix_select_mode(logged_in, live
     page.set_viewport_size({"width": 1440, "height": 900})
     page.get_by_role("button", name="✓ Done selecting").click()
     expect(bar).to_be_hidden()
+
+    # By keyboard: Enter on a cell selects it in Select mode; Escape leaves the mode, and the selection with it.
+    page.get_by_role("button", name="☑ Select").click()
+    cell(6).focus()
+    page.keyboard.press("Enter")
+    expect(cell(6)).to_have_attribute("aria-pressed", "true")
+    expect(bar).to_contain_text("1 selected")
+    expect(page.locator("#side-panel")).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(bar).to_be_hidden()
+    expect(page.get_by_role("button", name="☑ Select")).to_have_attribute("aria-pressed", "false")
+    expect(cell(6)).not_to_have_attribute("aria-pressed", "true")
     cell(1).click()
     expect(page.locator("#side-panel").get_by_role("heading", name="Step: Deploy app")).to_be_visible()
