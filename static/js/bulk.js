@@ -47,21 +47,23 @@
   // After any swap (a live update, the answer to an action, a filter): what is still on the page is shown selected,
   // with the version it was selected with; what left the page leaves the selection.
   function resync() {
-    var present = new Set();
-    document.querySelectorAll("input.bulk-select").forEach(function (box) {
-      var pk = checkboxPk(box);
-      present.add(pk);
-      if (selected.has(pk)) { box.checked = true; box.value = pk + ":" + selected.get(pk); } else { box.checked = false; }
-    });
-    if (selecting) {
-      document.querySelectorAll("table.matrix button[id^='cell-']").forEach(function (cell) {
-        var pk = cellPk(cell);
-        present.add(pk);
-        markCell(cell, selected.has(pk));
+    if (inMatrix()) {
+      // Only the selected cells need looking up: a cell drawn again comes without the mark.
+      Array.from(selected.keys()).forEach(function (pk) {
+        var cell = document.getElementById("cell-" + pk);
+        if (cell) markCell(cell, true); else selected.delete(pk);
       });
-      addRowBoxes();
+      if (selecting) addRowBoxes();
+    } else {
+      var present = new Set();
+      document.querySelectorAll("input.bulk-select").forEach(function (box) {
+        var pk = checkboxPk(box);
+        present.add(pk);
+        box.checked = selected.has(pk);
+        if (box.checked) box.value = pk + ":" + selected.get(pk);
+      });
+      Array.from(selected.keys()).forEach(function (pk) { if (!present.has(pk)) selected.delete(pk); });
     }
-    Array.from(selected.keys()).forEach(function (pk) { if (!present.has(pk)) selected.delete(pk); });
     refresh();
   }
 

@@ -1,7 +1,8 @@
 """Issue 9, item 5 "Bulk actions", in Chromium: a bulk Mark as Done for 30 customers in the cross-customer view of a
 step (a cluster's Select all and a Shift+click range), one of them changed by a colleague after the page was drawn
-and reported, not overwritten; and a bulk Skip with one reason from the matrix's Select mode (a Shift+click range
-in a row), refused first without a reason; the side panel never opens while selecting."""
+(the live update shows it, still selected) and reported, not overwritten; and a bulk Skip with one reason from the
+matrix's Select mode (a Shift+click range in a row), refused first without a reason; the side panel never opens
+while selecting."""
 
 from playwright.sync_api import expect
 
@@ -49,6 +50,11 @@ def test_a_bulk_mark_as_done_for_30_customers_reports_the_step_a_colleague_chang
     # A colleague marks customer-07's step done after this page showed it.
     late = CustomerStep.objects.get(template=deploy, customer__name="customer-07")
     customer_step_mark_done(step=late, user=colleague)
+    # The live update shows it; it stays selected, with the version this page showed when it was selected.
+    late_row = page.locator(f"#status-row-{late.pk}")
+    expect(late_row).to_contain_text("✅ Done")
+    expect(late_row.locator("input.bulk-select")).to_be_checked()
+    expect(bar).to_contain_text("30 selected")
 
     bar.get_by_role("button", name="Mark as Done").click()
 
