@@ -58,6 +58,7 @@ from steps.services import (
     customer_step_revert,
     customer_step_skip,
     customer_step_update_notes,
+    customer_steps_bulk_transition,
     customer_steps_mark_all_done,
     template_step_add,
     template_step_delete,
@@ -231,6 +232,12 @@ SERVICES = [
             release=s.release, customer=s.customers["customer-e"], category="deploy", user=u
         ),
     ),
+    (
+        "customer_steps_bulk_transition",
+        lambda s, u: customer_steps_bulk_transition(
+            release=s.release, steps_with_versions={s.pending.pk: None}, action="mark_done", user=u
+        ),
+    ),
 ]
 EXECUTION_SERVICES = {
     "customer_step_mark_done",
@@ -239,6 +246,7 @@ EXECUTION_SERVICES = {
     "customer_step_reopen",
     "customer_step_update_notes",
     "customer_steps_mark_all_done",
+    "customer_steps_bulk_transition",
 }
 SERVICE_IDS = [name for name, _ in SERVICES]
 
@@ -384,6 +392,10 @@ POST_ENDPOINTS = {
     ),
     "steps:step_remove": (lambda s: [s.custom.pk], lambda s: {}),
     "steps:mark_all": (lambda s: [s.release.pk, s.customers["customer-e"].pk, "deploy"], lambda s: {}),
+    "steps:bulk_action": (
+        lambda s: [s.release.pk],
+        lambda s: {"action": "mark_done", "steps": [f"{s.pending.pk}:{s.pending.version}"]},
+    ),
     "steps:custom_step_add": (
         lambda s: [s.release.pk, s.customers["customer-e"].pk],
         lambda s: _form(name="Flush cache", category="deploy", type="bash", content="echo flush", description=""),
@@ -396,6 +408,7 @@ OPERATOR_ENDPOINTS = {
     "steps:step_reopen",
     "steps:step_notes",
     "steps:mark_all",
+    "steps:bulk_action",
 }
 
 
