@@ -1,4 +1,5 @@
-// Rollcall's own behaviour: side panel and dialog, Copy, drag-and-drop reorder. Everything else is htmx.
+// Rollcall's own behaviour: the dialog, Copy, reordering template steps (drag and drop, Move up/down, Alt+↑/↓).
+// The side panel and the keyboard are workspace.js; everything else is htmx.
 (function () {
   "use strict";
 
@@ -18,14 +19,73 @@
     });
   }
 
+  // Move a template step one place up or down: the list's order posted as a drag and drop posts it (one reorder,
+  // one history event), then focus goes back to the same button of the moved step in the list as saved.
+  // A move asked for while the previous one is being saved waits for it.
+  var moved = null;
+  var queued = null;
+  function moveTemplateStep(item, up) {
+    var form = item.closest("form");
+    var sibling = up ? item.previousElementSibling : item.nextElementSibling;
+    if (!form || !sibling) return;
+    if (form.classList.contains("htmx-request")) {
+      queued = { id: item.id, up: up };
+      return;
+    }
+    var focused = item.contains(document.activeElement) ? document.activeElement : null;
+    item.parentElement.insertBefore(item, up ? sibling : sibling.nextElementSibling);
+    if (focused) focused.focus(); // moving an element in the page takes focus from it
+    moved = { id: item.id, move: up ? "up" : "down" };
+    htmx.trigger(form, "reorder");
+  }
+  // Focus goes back at once (the swap took it away); the next move waits for the list to settle.
+  function refocusMoved() {
+    var item = moved && document.getElementById(moved.id);
+    if (!item) return;
+    var button = item.querySelector("[data-move='" + moved.move + "']:not([disabled])") ||
+      item.querySelector("[data-move]:not([disabled])");
+    if (button) button.focus();
+  }
+  function afterMove() {
+    var item = document.getElementById(moved.id);
+    moved = null;
+    if (item) {
+      var position = Array.prototype.indexOf.call(item.parentElement.children, item) + 1;
+      var name = item.querySelector(".name");
+      announce((name ? name.textContent : "Step") + " moved to position " + position + " of " +
+        item.parentElement.children.length + ".");
+    }
+    var again = queued;
+    queued = null;
+    var next = again && document.getElementById(again.id);
+    if (next) moveTemplateStep(next, again.up);
+  }
+  // A polite status line for screen readers.
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "announcer";
+      region.className = "visually-hidden";
+      region.setAttribute("role", "status");
+      document.body.appendChild(region);
+    }
+    region.textContent = text;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (!event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) return;
+    var item = event.target.closest && event.target.closest("[data-sortable] > li");
+    if (!item) return;
+    event.preventDefault();
+    moveTemplateStep(item, event.key === "ArrowUp");
+  });
+
   document.addEventListener("click", function (event) {
+    var move = event.target.closest("[data-sortable] [data-move]");
+    if (move) moveTemplateStep(move.closest("li"), move.dataset.move === "up");
     var copy = event.target.closest("[data-copy-url]");
     if (copy) copyStepText(copy);
-    if (event.target.closest("[data-close-panel]")) {
-      var panel = document.getElementById("side-panel");
-      panel.hidden = true; panel.innerHTML = "";
-      document.querySelectorAll(".cell.selected").forEach(function (cell) { cell.classList.remove("selected"); });
-    }
     var dismiss = event.target.closest("[data-dismiss-message]");
     if (dismiss) dismiss.closest(".message").remove();
     if (event.target.closest("[data-close-dialog]")) {
@@ -69,9 +129,13 @@
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
-    if (target.id === "side-panel") target.hidden = target.innerHTML.trim() === "";
     if (target.id === "dialog" && !target.open && target.innerHTML.trim() !== "") target.showModal();
     initSortables(document);
+    if (moved) refocusMoved();
+  });
+  // Until it settles, htmx gives the new list the old one's classes (htmx-request).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (moved && event.target.querySelector && event.target.querySelector("[data-sortable]")) afterMove();
   });
 
   document.addEventListener("DOMContentLoaded", function () { initSortables(document); fadeMessages(); });

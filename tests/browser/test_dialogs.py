@@ -47,3 +47,4 @@ def test_every_dialog_has_its_title_and_close_and_escape_closes_it(logged_in, li
     check_dialog(
         page, page.get_by_role("link", name="+ Add Custom Step"), "Add Custom Step for customer-b", close_with="Escape"
     )
+    check_dialog(page, page.get_by_role("button", name="Keyboard shortcuts"), "Keyboard shortcuts", close_with="✕")
