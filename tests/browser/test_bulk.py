@@ -46,6 +46,9 @@ def test_a_bulk_mark_as_done_for_30_customers_reports_the_step_a_colleague_chang
     expect(bar).to_contain_text("30 selected")
     expect(page.get_by_label("Select all 12 customers of prod-eu")).to_be_checked()
     page.screenshot(path=artifacts / "bulk-cross-selected-1440.png", full_page=False)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=artifacts / "bulk-cross-selected-390.png", full_page=False)
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     # A colleague marks customer-07's step done after this page showed it.
     late = CustomerStep.objects.get(template=deploy, customer__name="customer-07")

@@ -12,7 +12,7 @@ from accounts.permissions import OPERATOR, VIEWER
 from history.models import Event
 from releases.models import Release
 from releases.services import release_activate
-from steps.forms import SELECTION_INVALID, SELECTION_REQUIRED
+from steps.forms import BULK_SELECTION_MAX, SELECTION_INVALID, SELECTION_REQUIRED, SELECTION_TOO_LARGE
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done, customer_step_skip
 from steps.services.bulk import BULK_NOT_IN_RELEASE
@@ -191,6 +191,15 @@ def test_a_selection_that_cant_be_read_is_refused(client, active, steps, message
 
     assert response.status_code == 422 and message in unescape(_html(response))
     assert _state() == before
+
+
+def test_a_selection_of_more_than_5000_steps_is_refused(client, active):
+    tokens = " ".join(f"{pk}:1" for pk in range(1, BULK_SELECTION_MAX + 2))
+
+    response = client.post(_bulk_url(active), {"action": "mark_done", "steps": tokens}, **_from(_cross_url(active)))
+
+    assert response.status_code == 422
+    assert SELECTION_TOO_LARGE.format(max=BULK_SELECTION_MAX) in _html(response)
 
 
 def test_steps_of_another_release_are_refused_with_a_clear_message_not_a_500(client, active):
