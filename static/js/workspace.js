@@ -218,10 +218,13 @@
   }
   // Focus into the panel: the field to fill when a form of it is open (?open=skip), else the step's heading.
   function focusPanel() {
-    var p = panel();
-    var target = p.querySelector("details[open] textarea, details[open] input:not([type=hidden])") ||
-      p.querySelector("#step-panel-title");
-    if (target) target.focus({ preventScroll: true });
+    var field = panel().querySelector("details[open] textarea, details[open] input:not([type=hidden])");
+    if (field) field.focus({ preventScroll: true });
+    else focusHeading();
+  }
+  function focusHeading() {
+    var heading = panel().querySelector("#step-panel-title");
+    if (heading) heading.focus({ preventScroll: true });
   }
   function closePanel() {
     var p = panel();
@@ -361,7 +364,7 @@
     if (event.key === "Escape") {
       if (dialogOpen() || !panelOpen() || event.defaultPrevented) return; // an open dialog closes itself
       event.preventDefault();
-      if (typing(target) && panel().contains(target)) focusPanel(); // first out of the field, then closed
+      if (typing(target) && panel().contains(target)) focusHeading(); // first out of the field, then closed
       else closePanel();
       return;
     }

@@ -141,6 +141,8 @@ def test_access_keys_mark_done_skip_and_revert(matrix, wide, accept_confirms):
     reason = panel.get_by_label("Reason for skipping (required)")
     expect(reason).to_be_focused()
     reason.fill("Not deployed on this customer")
+    page.keyboard.press("Escape")  # out of the reason, the panel stays
+    expect(panel.get_by_role("heading", name="Step: Stop workers")).to_be_focused()
     panel.get_by_role("button", name="Confirm Skip").click()
     expect(target).to_contain_text("Skipped")
 
