@@ -391,9 +391,20 @@
     }
   });
 
+  // One answer settles its target and each out-of-band fragment (a live update may bring dozens): the panel and the
+  // page are brought in sync once, when they all have.
+  var syncQueued = false;
+  var syncIntoPanel = false;
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
-    syncPanel(!!target && target.id === "side-panel");
+    syncIntoPanel = syncIntoPanel || (!!target && target.id === "side-panel");
+    if (syncQueued) return;
+    syncQueued = true;
+    queueMicrotask(function () {
+      var intoPanel = syncIntoPanel;
+      syncQueued = syncIntoPanel = false;
+      syncPanel(intoPanel);
+    });
   });
 
   document.addEventListener("DOMContentLoaded", function () {
