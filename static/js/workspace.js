@@ -1,5 +1,5 @@
-// The matrix as a workspace (issue 9): the side panel beside the page, its width resizable and remembered; the
-// matrix by keyboard (one cell in the tab order, arrow keys between cells); the panel by keyboard (focus moves into
+// The matrix as a workspace (issue 9): the side panel beside the page (its width: panel-width.js); the matrix by
+// keyboard (one cell in the tab order, arrow keys between cells); the panel by keyboard (focus moves into
 // it, Escape closes it and goes back to the cell, j/k to the next or previous pending step); the ? help.
 (function () {
   "use strict";
@@ -8,9 +8,6 @@
   var ROW = "li[id^='step-'], li[id^='status-row-']"; // a step in the customer checklist or the cross-customer view
   // What fills the panel with a step when clicked: a cell, or a step row's View Content.
   var OPENER = CELL + ", li[id^='step-'] .step-actions a[hx-get], li[id^='status-row-'] .step-actions a[hx-get]";
-  var WIDTH_KEY = "rollcall.panelWidth";
-  var MIN_WIDTH = 360; // the panel's narrowest
-  var MIN_PAGE = 360; // what the panel leaves to the page at least
 
   var shownStep = null; // the step the panel shows, to tell a step opened from the same step refreshed
   var userOpened = false; // a click on a cell or a step's link is about to fill the panel
@@ -18,7 +15,6 @@
   var lastFocus = null; // the last focused element, to put focus back when a swap takes it away
   var lastFocusInPanel = false;
   var marked = null; // the cell or row highlighted as the panel's step
-  var preferredWidth = 640; // the panel's width as last chosen; narrowed to fit a small window, not forgotten
 
   function panel() { return document.getElementById("side-panel"); }
   function panelOpen() { var p = panel(); return !!p && !p.hidden; }
@@ -241,84 +237,6 @@
     }
   }
 
-  // ---- The panel's width: a drag handle (and arrow keys on it), remembered in localStorage ----
-
-  function clampWidth(width) {
-    return Math.round(Math.max(MIN_WIDTH, Math.min(width, window.innerWidth - MIN_PAGE)));
-  }
-  function panelWidth() {
-    return parseInt(getComputedStyle(document.documentElement).getPropertyValue("--panel-width"), 10) || 640;
-  }
-  function setPanelWidth(width, remember) {
-    if (remember) preferredWidth = width;
-    width = clampWidth(width);
-    document.documentElement.style.setProperty("--panel-width", width + "px");
-    var resizer = document.querySelector(".panel-resizer");
-    if (resizer) {
-      resizer.setAttribute("aria-valuenow", width);
-      resizer.setAttribute("aria-valuemax", Math.max(MIN_WIDTH, window.innerWidth - MIN_PAGE));
-    }
-    if (remember) {
-      try { localStorage.setItem(WIDTH_KEY, String(width)); } catch (error) { /* private mode: not remembered */ }
-    }
-  }
-  function initResizer() {
-    var p = panel();
-    if (!p) return;
-    var resizer = document.createElement("div");
-    resizer.className = "panel-resizer";
-    resizer.tabIndex = 0;
-    resizer.setAttribute("role", "separator");
-    resizer.setAttribute("aria-orientation", "vertical");
-    resizer.setAttribute("aria-controls", "side-panel");
-    resizer.setAttribute("aria-label", "Resize the step panel");
-    resizer.setAttribute("aria-valuemin", MIN_WIDTH);
-    resizer.title = "Drag, or use ← and →, to resize the panel";
-    p.after(resizer);
-    var saved = null;
-    try { saved = parseInt(localStorage.getItem(WIDTH_KEY), 10); } catch (error) { saved = null; }
-    preferredWidth = saved || panelWidth();
-    setPanelWidth(preferredWidth, false);
-
-    resizer.addEventListener("pointerdown", function (event) {
-      if (event.button !== 0) return;
-      event.preventDefault();
-      resizer.setPointerCapture(event.pointerId);
-      resizer.classList.add("dragging");
-      document.body.classList.add("resizing-panel");
-    });
-    resizer.addEventListener("pointermove", function (event) {
-      if (resizer.hasPointerCapture(event.pointerId)) setPanelWidth(window.innerWidth - event.clientX, false);
-    });
-    function endDrag(event) {
-      if (!resizer.hasPointerCapture(event.pointerId)) return;
-      resizer.releasePointerCapture(event.pointerId);
-      resizer.classList.remove("dragging");
-      document.body.classList.remove("resizing-panel");
-      setPanelWidth(panelWidth(), true);
-      reveal(stepItem(panelStep()));
-    }
-    resizer.addEventListener("pointerup", endDrag);
-    resizer.addEventListener("pointercancel", endDrag);
-    resizer.addEventListener("keydown", function (event) {
-      var by = event.shiftKey ? 160 : 40;
-      var widths = { ArrowLeft: panelWidth() + by, ArrowRight: panelWidth() - by, Home: Infinity, End: MIN_WIDTH };
-      if (!(event.key in widths)) return;
-      event.preventDefault();
-      setPanelWidth(clampWidth(widths[event.key]), true);
-    });
-  }
-  function trackTopbar() {
-    var topbar = document.querySelector(".topbar");
-    var set = function () {
-      var height = topbar ? topbar.getBoundingClientRect().height : 0;
-      document.documentElement.style.setProperty("--topbar-height", height + "px");
-    };
-    set();
-    if (topbar && window.ResizeObserver) new ResizeObserver(set).observe(topbar);
-    window.addEventListener("resize", function () { setPanelWidth(preferredWidth, false); });
-  }
-
   // ---- The ? help ----
 
   function showHelp() {
@@ -407,9 +325,8 @@
     });
   });
 
-  document.addEventListener("DOMContentLoaded", function () {
-    trackTopbar();
-    initResizer();
-    initRoving();
-  });
+  // The panel took or gave back width (panel-width.js): its step's cell may have left the view.
+  document.addEventListener("rollcall:panel-resized", function () { reveal(stepItem(panelStep())); });
+
+  document.addEventListener("DOMContentLoaded", initRoving);
 })();
