@@ -112,8 +112,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every page needs a logged-in user unless its view is marked @login_not_required (the login page).
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every page needs a logged-in user unless its view is marked @login_not_required (the login page, the live
+    # updates' poll); Django's, except that it reads no session for those views.
+    "core.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

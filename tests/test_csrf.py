@@ -84,6 +84,7 @@ URL_KWARGS = {
     "releases:template_step_edit": lambda w: {"pk": w.templates["deploy_app"].pk},
     "releases:template_step_delete": lambda w: {"pk": w.templates["health"].pk},
     "steps:matrix": lambda w: {"release_pk": w.release.pk},
+    "steps:live_changes": lambda w: {"release_pk": w.release.pk},
     "steps:customer_steps": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
     "steps:mark_all": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["b"].pk, "category": "deploy"},
     "steps:custom_step_add": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},

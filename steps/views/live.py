@@ -2,6 +2,7 @@
 fragments of the changed steps out of band, the same ones an action sends (steps/views/actions.py), marked with who
 changed them, and the poller with its next cursor. The logic of the cursor is in steps/live.py."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -14,11 +15,13 @@ from steps.live import (
     POLL_SECONDS,
     InvalidCursor,
     changes_in_window,
+    issue_token,
     latest_actors,
     next_fingerprint,
     parse_cursor,
     plan,
     poll_url,
+    token_user,
     window_fingerprint,
 )
 from steps.progress import release_progress
@@ -88,22 +91,46 @@ def _fragments(request, steps) -> list[str]:
     return fragments
 
 
+def _poller(request, release_pk, cursor, *, since, seen) -> str:
+    """The poller again, out of band, with its next cursor and a new token."""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    url = poll_url(
+        release_pk,
+        since=since,
+        seen=seen,
+        customer=cursor.customer,
+        template=cursor.template,
+        token=issue_token(user_id=request.user.pk, release_id=release_pk, session_key=session_key),
+    )
+    return render_to_string("steps/_live_poller.html", {"url": url, "interval": POLL_SECONDS, "oob": True}, request)
+
+
 @require_GET
-@login_not_required  # a logged-out poll gets 401 and reloads the page, instead of following a redirect to log in
+@login_not_required  # the view checks the login itself: see below, and steps/live.py on the token
 def live_changes(request, release_pk):
     """What changed in the release since the screen's cursor: 204 if nothing it shows, else its fragments."""
-    if not request.user.is_authenticated:
-        # Reloading the page leads to the login page, which comes back to it; no poll runs in between.
-        response = _answer(LOGGED_OUT, status=401, content_type="text/plain; charset=utf-8")
-        response["HX-Refresh"] = "true"
-        return response
     try:
         cursor = parse_cursor(request.GET)
     except InvalidCursor as error:
         return _answer(error.message, status=400, content_type="text/plain; charset=utf-8")
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    trusted = token_user(cursor.token, release_id=release_pk, session_key=session_key) is not None
+    if not trusted and not request.user.is_authenticated:
+        # A logged-out poll must not follow the redirect to the login page (and poll it for ever): reloading the page
+        # leads to the login page, which comes back to it.
+        response = _answer(LOGGED_OUT, status=401, content_type="text/plain; charset=utf-8")
+        response["HX-Refresh"] = "true"
+        return response
     now = timezone.now()  # before reading: what commits after the read is in the next poll's window
     if window_fingerprint(release_pk, cursor) == cursor.seen:
-        return _answer(status=204)
+        if trusted:
+            return _answer(status=204)
+        # The token had expired: the same cursor with a new one.
+        return _answer(_poller(request, release_pk, cursor, since=cursor.since, seen=cursor.seen))
+    if not request.user.is_authenticated:  # the token is good, but fragments go only to a live session
+        response = _answer(LOGGED_OUT, status=401, content_type="text/plain; charset=utf-8")
+        response["HX-Refresh"] = "true"
+        return response
     changes, truncated = changes_in_window(release_pk, cursor)
     answer = plan(changes, truncated=truncated, since=cursor.since)
     if answer.reload:
@@ -116,16 +143,6 @@ def live_changes(request, release_pk):
     if panel is not None:
         context = {**panel_context(request, panel), "next_url": _screen_url(request), "changed_by": panel.changed_by}
         fragments.append(render_to_string("steps/_live_panel.html", context, request))
-    poller = {
-        "url": poll_url(
-            release_pk,
-            since=now,
-            seen=next_fingerprint(changes, truncated=truncated, since=now, release_id=release_pk, cursor=cursor),
-            customer=cursor.customer,
-            template=cursor.template,
-        ),
-        "interval": POLL_SECONDS,
-        "oob": True,
-    }
-    fragments.append(render_to_string("steps/_live_poller.html", poller, request))
+    seen = next_fingerprint(changes, truncated=truncated, since=now, release_id=release_pk, cursor=cursor)
+    fragments.append(_poller(request, release_pk, cursor, since=now, seen=seen))
     return _answer("".join(fragments))

@@ -448,6 +448,7 @@ def _read_only_arguments(name: str, scene) -> list:
         "customers:customer_detail": [scene.late.pk],
         "releases:release_detail": [scene.release.pk],
         "steps:matrix": [scene.release.pk],
+        "steps:live_changes": [scene.release.pk],
         "steps:customer_steps": [scene.release.pk, scene.customers["customer-a"].pk],
         "steps:template_step_status": [scene.templates[0].pk],
         "steps:step_detail": [scene.pending.pk],

@@ -4,8 +4,10 @@ template step — 204 in a constant number of queries when nothing changed, the 
 removed steps, refused query strings, login — and steps/live.py's pure functions."""
 
 import re
+import time
 from datetime import timedelta
 from html import unescape
+from unittest import mock
 
 import pytest
 from django.test import Client
@@ -22,8 +24,10 @@ from tests.steps.test_views import _one
 
 pytestmark = pytest.mark.django_db
 
-# A poll that finds nothing new: the session, the user and the window's fingerprint, whatever the release's size.
-NOTHING_CHANGED_QUERIES = 3
+# A poll that finds nothing new: the window's fingerprint, whatever the release's size (the token the server signed
+# stands for the session and the user); without a good token, the session and the user too.
+NOTHING_CHANGED_QUERIES = 1
+WITHOUT_TOKEN_QUERIES = NOTHING_CHANGED_QUERIES + 2
 # A poll that brings changes: the above, the changed rows, the steps, the customers' variables, who changed them,
 # the progress (two), the user's permissions (two) for the actions the fragments offer.
 CHANGES_QUERIES = 11
@@ -110,7 +114,7 @@ def test_every_step_screen_polls_with_a_cursor_from_the_server(client, active):
         since = int(re.search(r"since=(\d+)", url).group(1))
         assert before <= since <= live.to_micros(timezone.now())
         assert {name for name in ("customer", "template") if f"{name}=" in url} == scope
-        assert "every 2s [document.visibilityState === 'visible']" in html
+        assert f"every {live.POLL_SECONDS}s [document.visibilityState === 'visible']" in html
         assert 'id="live-status"' in html
 
 
@@ -137,6 +141,36 @@ def test_nothing_changed_answers_204_in_a_constant_number_of_queries(
     assert response.status_code == 204
     assert response.content == b""
     assert "no-store" in response["Cache-Control"]
+
+
+def test_without_a_good_token_the_poll_reads_the_session_and_answers_a_new_token(
+    client, active, django_assert_num_queries
+):
+    page = _matrix(active)
+    url = _open(client, page)
+    untrusted = re.sub(r"&token=[^&]+", "&token=forged", url)
+
+    with django_assert_num_queries(WITHOUT_TOKEN_QUERIES):
+        response = _poll(client, untrusted, page)
+
+    assert response.status_code == 200
+    renewed = _poller_url(response.content.decode())
+    assert re.search(r"since=(\d+)", renewed).group(1) == re.search(r"since=(\d+)", url).group(1)
+    assert "token=forged" not in renewed
+    assert _poll(client, renewed, page).status_code == 204
+
+
+def test_a_token_is_good_for_its_release_and_session_only_and_for_a_while(user):
+    token = live.issue_token(user_id=user.pk, release_id=7, session_key="abc")
+
+    assert live.token_user(token, release_id=7, session_key="abc") == user.pk
+    assert live.token_user(token, release_id=8, session_key="abc") is None
+    assert live.token_user(token, release_id=7, session_key="another session") is None
+    assert live.token_user(token + "x", release_id=7, session_key="abc") is None
+    assert live.token_user("", release_id=7, session_key="abc") is None
+    later = time.time() + live.TOKEN_MAX_AGE.total_seconds() + 1
+    with mock.patch("django.core.signing.time.time", return_value=later):
+        assert live.token_user(token, release_id=7, session_key="abc") is None
 
 
 def test_a_change_elsewhere_leaves_the_checklist_with_204(client, active, ana):
@@ -306,6 +340,7 @@ def customer_step_add_custom_for(world, user):
         ("since=1&customer=x", live.PK_INVALID.format(name="customer")),
         ("since=1&panel=0", live.PK_INVALID.format(name="panel")),
         ("since=1&customer=1&template=2", live.SCOPE_INVALID),
+        ("since=1&token=" + "x" * 301, live.TOKEN_INVALID),
     ],
 )
 def test_a_query_string_the_screens_never_send_is_refused_with_400(client, active, query, message):
@@ -323,6 +358,30 @@ def test_a_logged_out_poll_reloads_the_page_instead_of_polling_the_login_page(ac
     assert response.status_code == 401
     assert response["HX-Refresh"] == "true"
     assert "no-store" in response["Cache-Control"]
+
+
+def test_after_logging_out_a_poll_is_refused_even_with_the_token(client, active):
+    page = _matrix(active)
+    url = _open(client, page)
+    client.post(reverse("logout"))
+
+    response = _poll(client, url, page)
+
+    assert response.status_code == 401 and response["HX-Refresh"] == "true"
+
+
+def test_a_token_of_a_session_that_ended_gets_no_fragments(client, active, ana):
+    page = _matrix(active)
+    url = _open(client, page)
+    session_cookie = client.cookies["sessionid"].value
+    client.logout()
+    client.cookies["sessionid"] = session_cookie  # the old cookie, its session gone from the database
+    assert _poll(client, url, page).status_code == 204  # nothing changed: nothing to tell anyway
+    customer_step_mark_done(step=_step(active, "customer-a"), user=ana)
+
+    response = _poll(client, url, page)
+
+    assert response.status_code == 401 and b"cell-" not in response.content
 
 
 def test_a_viewer_sees_changes_without_the_actions_they_may_not_take(active, ana, user_with_role):
