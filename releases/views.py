@@ -357,17 +357,32 @@ def template_step_delete(request, pk: int):
     return _dialog(request, "releases/template_step_delete.html", context, form=form)
 
 
+def _order_after_move(order: list[str], move: str) -> list[str]:
+    """The posted order with one step moved a place by a Move up/Move down button sent without JavaScript
+    (`move` is "<id>:up" or "<id>:down"; with JavaScript the page moves it and posts the order alone)."""
+    pk, _, direction = move.partition(":")
+    if pk not in order or direction not in ("up", "down"):
+        return order
+    index = order.index(pk)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(order):
+        order[index], order[other] = order[other], order[index]
+    return order
+
+
 @require_POST
 @login_required
 def template_steps_reorder(request, pk: int, category: str):
-    """Save the order of a category's template steps after a drag and drop (FS-003); answer with the list as saved."""
+    """Save the order of a category's template steps after a drag and drop or a Move up/down (FS-003); answer with
+    the list as saved."""
     if category not in StepCategory.values:
         raise Http404("Unknown step category.")
     release = get_object_or_404(Release, pk=pk)
+    ordered_ids = _order_after_move(request.POST.getlist("order"), request.POST.get("move", ""))
     error = None
     try:
         step_services.template_steps_reorder(
-            release=release, category=category, ordered_ids=request.POST.getlist("order"), user=request.user
+            release=release, category=category, ordered_ids=ordered_ids, user=request.user
         )
     except DomainError as refusal:
         error = refusal.message

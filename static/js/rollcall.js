@@ -83,7 +83,10 @@
 
   document.addEventListener("click", function (event) {
     var move = event.target.closest("[data-sortable] [data-move]");
-    if (move) moveTemplateStep(move.closest("li"), move.dataset.move === "up");
+    if (move) {
+      event.preventDefault(); // without JavaScript the button posts the order and the move
+      moveTemplateStep(move.closest("li"), move.dataset.move === "up");
+    }
     var copy = event.target.closest("[data-copy-url]");
     if (copy) copyStepText(copy);
     var dismiss = event.target.closest("[data-dismiss-message]");

@@ -686,6 +686,28 @@ def test_fs_003_reorder_without_htmx_redirects_to_the_release_page(client, world
     assert StepTemplate.objects.get(pk=world.templates[1].pk).order_index == 0
 
 
+def test_fs_003_move_down_without_javascript_posts_the_order_and_the_move(client, world):
+    deploy_app, run_migration = world.templates[0], world.templates[1]
+    response = client.post(
+        reverse("releases:template_steps_reorder", args=[world.release.pk, "deploy"]),
+        {"order": [deploy_app.pk, run_migration.pk], "move": f"{deploy_app.pk}:down"},
+    )
+    assert response.status_code == 302
+    names = StepTemplate.objects.filter(release=world.release, category="deploy").order_by("order_index")
+    assert list(names.values_list("name", flat=True)) == ["Run migration", "Deploy app"]
+    assert Event.objects.filter(action=EventAction.TEMPLATE_STEP_REORDERED).count() == 1
+
+
+def test_fs_003_a_move_past_the_end_changes_nothing(client, world):
+    deploy_app, run_migration = world.templates[0], world.templates[1]
+    client.post(
+        reverse("releases:template_steps_reorder", args=[world.release.pk, "deploy"]),
+        {"order": [deploy_app.pk, run_migration.pk], "move": f"{deploy_app.pk}:up"},
+    )
+    assert StepTemplate.objects.get(pk=deploy_app.pk).order_index == 0
+    assert not Event.objects.filter(action=EventAction.TEMPLATE_STEP_REORDERED).exists()
+
+
 def test_fs_003_reorder_with_a_stale_list_is_refused_and_shows_the_order_kept(client, world):
     StepTemplateFactory(release=world.release, name="Added elsewhere", category="deploy", order_index=2)
     url = reverse("releases:template_steps_reorder", args=[world.release.pk, "deploy"])
