@@ -7,7 +7,7 @@
   var WIDTH_KEY = "rollcall.panelWidth";
   var MIN_WIDTH = 360; // the panel's narrowest
   var MIN_PAGE = 360; // what the panel leaves to the page at least
-  var preferredWidth = 640; // the width as last chosen; narrowed to fit a small window, not forgotten
+  var preferredWidth = null; // the width as last chosen; narrowed to fit a small window, not forgotten
 
   function clampWidth(width) {
     return Math.round(Math.max(MIN_WIDTH, Math.min(width, window.innerWidth - MIN_PAGE)));
@@ -15,6 +15,8 @@
   function panelWidth() {
     return parseInt(getComputedStyle(document.documentElement).getPropertyValue("--panel-width"), 10) || 640;
   }
+  // Until someone chooses a width: 640 px, or less than half of a smaller window.
+  function chosenWidth() { return preferredWidth || Math.min(640, window.innerWidth * 0.45); }
   function setPanelWidth(width, remember) {
     if (remember) preferredWidth = width;
     width = clampWidth(width);
@@ -43,8 +45,8 @@
     p.after(resizer);
     var saved = null;
     try { saved = parseInt(localStorage.getItem(WIDTH_KEY), 10); } catch (error) { saved = null; }
-    preferredWidth = saved || panelWidth();
-    setPanelWidth(preferredWidth, false);
+    preferredWidth = saved || null;
+    setPanelWidth(chosenWidth(), false);
 
     resizer.addEventListener("pointerdown", function (event) {
       if (event.button !== 0) return;
@@ -83,7 +85,7 @@
     };
     set();
     if (topbar && window.ResizeObserver) new ResizeObserver(set).observe(topbar);
-    window.addEventListener("resize", function () { setPanelWidth(preferredWidth, false); });
+    window.addEventListener("resize", function () { setPanelWidth(chosenWidth(), false); });
   }
 
   // workspace.js scrolls the panel's step back into view.
