@@ -71,8 +71,14 @@ def refuse_archived_customer(customer: Customer) -> None:
 
 
 def locked_release(release) -> Release:
-    """The release, re-read under a row lock: its status can't change until this transaction ends."""
-    return Release.objects.select_for_update().get(pk=release.pk)
+    """The release, re-read under a row lock: its status can't change until this transaction ends.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: it still waits for and holds off every other lock of the release (activation,
+    archive, Mark All, a bulk action), but not the key-share lock PostgreSQL takes on the release to check the foreign
+    key of a history event. A single step action holds its step's lock while it writes its event: with FOR UPDATE
+    here, a service that locks the release and then that step would deadlock with it.
+    """
+    return Release.objects.select_for_update(no_key=True).get(pk=release.pk)
 
 
 def locked_step(step: CustomerStep, expected_version: int | None = None) -> CustomerStep:

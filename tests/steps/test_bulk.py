@@ -23,6 +23,7 @@ from steps.services import (
     customer_step_remove_custom,
     customer_step_skip,
     customer_steps_bulk_transition,
+    customer_steps_mark_all_done,
     template_step_add,
 )
 from steps.services.bulk import (
@@ -418,3 +419,65 @@ def test_stale_steps_cost_one_query_whatever_their_number(user):
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+# --- a race -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_action_racing_a_single_action_on_one_of_its_steps_leaves_one_winner(world):
+    """Both were drawn from the same page state: whichever commits second finds the step changed and reports it (the
+    bulk action) or refuses it (the single action, 409); the other steps are all done, and the history agrees."""
+    from tests.test_concurrency import _race
+
+    release_activate(release=world.release, user=world.user)
+    steps = _steps(world)
+    contested = steps[2]
+
+    outcomes = _race(
+        lambda: customer_steps_bulk_transition(
+            release=world.release, steps_with_versions=_selection(steps), action="mark_done", user=world.user
+        ),
+        lambda: customer_step_skip(
+            step=contested, user=world.user, reason="By hand", expected_version=contested.version
+        ),
+    )
+
+    bulk, single = outcomes
+    assert not isinstance(bulk, Exception), bulk
+    contested.refresh_from_db()
+    if isinstance(single, CustomerStep):  # the skip went first: the bulk action reports the step, unchanged
+        assert [refusal.step.pk for refusal in bulk.refused] == [contested.pk]
+        assert contested.status == "skipped"
+    else:  # the bulk action went first: the skip is refused as stale
+        assert single.__class__.__name__ == "StepChangedError", single
+        assert bulk.refused == [] and contested.status == "done"
+    assert len(bulk.changed) == 5 + (contested.status == "done")
+    for step in steps:
+        step.refresh_from_db()
+        last = Event.objects.filter(customer_step=step).order_by("-occurred_at", "-id").first()
+        assert last.after["status"] == step.status
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_mark_all_racing_a_single_action_on_one_of_its_steps_does_not_deadlock(world):
+    """Mark All locks the release, then the customer's steps; a single action holds its step's lock while its history
+    event checks its release: the release lock must not stop that check (locked_release: FOR NO KEY UPDATE)."""
+    from tests.test_concurrency import _race
+
+    release_activate(release=world.release, user=world.user)
+    customer = world.customers["customer-a"]
+    step = CustomerStep.objects.get(customer=customer, template=world.templates[0])
+
+    outcomes = _race(
+        lambda: customer_steps_mark_all_done(
+            release=world.release, customer=customer, category="deploy", user=world.user
+        ),
+        lambda: customer_step_skip(step=step, user=world.user, reason="By hand", expected_version=step.version),
+    )
+
+    mark_all, skip = outcomes
+    assert mark_all in (1, 2), mark_all
+    assert isinstance(skip, CustomerStep) or skip.__class__.__name__ == "StepChangedError", skip
