@@ -116,10 +116,16 @@ def save_step(step: CustomerStep, fields: list[str]) -> None:
 
 
 def locked_template(template_step: StepTemplate) -> StepTemplate:
-    """The template step, re-read under a row lock, in a release that is not archived."""
+    """The template step, re-read under a row lock, in a release that is not archived.
+
+    FOR NO KEY UPDATE, as in locked_release: a step action holding its step's lock may still write a history event
+    naming this template step while an edit of it waits for that step.
+    """
     try:
         template_step = (
-            StepTemplate.objects.select_for_update(of=("self",)).select_related("release").get(pk=template_step.pk)
+            StepTemplate.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("release")
+            .get(pk=template_step.pk)
         )
     except StepTemplate.DoesNotExist as error:
         raise DomainError(TEMPLATE_STEP_REMOVED) from error

@@ -25,6 +25,7 @@ from steps.services import (
     customer_steps_bulk_transition,
     customer_steps_mark_all_done,
     template_step_add,
+    template_step_update,
 )
 from steps.services.bulk import (
     BULK_NOT_IN_RELEASE,
@@ -481,3 +482,29 @@ def test_mark_all_racing_a_single_action_on_one_of_its_steps_does_not_deadlock(w
     mark_all, skip = outcomes
     assert mark_all in (1, 2), mark_all
     assert isinstance(skip, CustomerStep) or skip.__class__.__name__ == "StepChangedError", skip
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_action_racing_an_edit_of_the_template_step_does_not_deadlock(world):
+    """The edit locks the template step, then updates its pending customer steps; the bulk action holds those steps
+    while its history events check their template step (locked_template: FOR NO KEY UPDATE). Either order ends
+    consistent: the edit first, every step changed since the page and reported; the skip first, nothing to update."""
+    from tests.test_concurrency import _race
+
+    release_activate(release=world.release, user=world.user)
+    steps = _steps(world)
+
+    bulk, edit = _race(
+        lambda: customer_steps_bulk_transition(
+            release=world.release, steps_with_versions=_selection(steps), action="skip", user=world.user, reason="n/a"
+        ),
+        lambda: template_step_update(template_step=world.templates[0], user=world.user, content="echo new"),
+    )
+
+    assert not isinstance(bulk, Exception) and not isinstance(edit, Exception), (bulk, edit)
+    statuses = set(CustomerStep.objects.filter(template=world.templates[0]).values_list("status", flat=True))
+    if bulk.changed:
+        assert len(bulk.changed) == 6 and statuses == {"skipped"}
+    else:
+        assert len(bulk.refused) == 6 and statuses == {"pending"}
