@@ -73,6 +73,14 @@
     region.textContent = text;
   }
 
+  // With JavaScript the page posts the order it shows: the Move button htmx saw clicked must not move it again.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (form.matches && form.matches("form") && form.querySelector("[data-sortable]")) {
+      delete event.detail.parameters.move;
+    }
+  });
+
   document.addEventListener("keydown", function (event) {
     if (!event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) return;
     var item = event.target.closest && event.target.closest("[data-sortable] > li");
