@@ -23,6 +23,7 @@
 
   function refresh() {
     var count = selected.size;
+    document.querySelectorAll("#bulk-bar [data-needs-js][hidden]").forEach(function (el) { el.hidden = false; });
     document.querySelectorAll("[data-bulk-count]").forEach(function (el) { el.textContent = String(count); });
     var form = document.getElementById("bulk-form");
     if (form) {
