@@ -2,7 +2,8 @@
 step (a cluster's Select all and a Shift+click range), one of them changed by a colleague after the page was drawn
 (the live update shows it, still selected) and reported, not overwritten; and a bulk Skip with one reason from the
 matrix's Select mode (a Shift+click range in a row), refused first without a reason; the side panel never opens
-while selecting."""
+while selecting. Without JavaScript the cross-customer view's checkboxes and bar still post, and come back with the
+summary as a message."""
 
 from playwright.sync_api import expect
 
@@ -151,3 +152,30 @@ def test_a_bulk_skip_with_one_reason_from_the_matrix_select_mode(logged_in, live
     expect(cell(6)).not_to_have_attribute("aria-pressed", "true")
     cell(1).click()
     expect(page.locator("#side-panel").get_by_role("heading", name="Step: Deploy app")).to_be_visible()
+
+
+def test_without_javascript_the_cross_customer_view_still_acts_in_bulk(browser, live_server, user, user_with_role):
+    _, deploy, _ = _release(user, us=3, eu=0)
+    user_with_role("olga", OPERATOR, password="rollcall-browser-pw")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("olga")
+    page.get_by_label("Password").fill("rollcall-browser-pw")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/template-steps/{deploy.pk}/")
+
+    page.get_by_label("Select customer-01 (prod-us/ns-01)").check()
+    page.get_by_label("Select customer-03 (prod-us/ns-03)").check()
+    page.locator("#bulk-bar").get_by_role("button", name="Skip with reason").click()
+    expect(page.locator("#messages")).to_contain_text("Skipping a step needs a reason.")
+
+    page.get_by_label("Select customer-01 (prod-us/ns-01)").check()
+    page.get_by_label("Select customer-03 (prod-us/ns-03)").check()
+    page.locator("#bulk-bar").get_by_label("Reason").fill("Done by the vendor")
+    page.locator("#bulk-bar").get_by_role("button", name="Skip with reason").click()
+
+    expect(page).to_have_url(f"{live_server.url}/template-steps/{deploy.pk}/")
+    expect(page.locator("#messages")).to_contain_text("Skipped 2 steps.")
+    expect(page.locator(f"#summary-template-{deploy.pk}")).to_contain_text("⏸️ Skipped 2")
+    context.close()
