@@ -2,8 +2,8 @@
 step (a cluster's Select all and a Shift+click range), one of them changed by a colleague after the page was drawn
 (the live update shows it, still selected) and reported, not overwritten; and a bulk Skip with one reason from the
 matrix's Select mode (a Shift+click range in a row), refused first without a reason; the side panel never opens
-while selecting. Without JavaScript the cross-customer view's checkboxes and bar still post, and come back with the
-summary as a message."""
+while selecting; axe finds no serious or critical violation in either. Without JavaScript the cross-customer view's
+checkboxes and bar still post, and come back with the summary as a message."""
 
 from playwright.sync_api import expect
 
@@ -11,6 +11,7 @@ from accounts.permissions import OPERATOR
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done
+from tests.browser.test_axe import assert_accessible
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 
 
@@ -77,6 +78,7 @@ def test_a_bulk_mark_as_done_for_30_customers_reports_the_step_a_colleague_chang
     assert CustomerStep.objects.get(pk=late.pk).executed_by == colleague  # reported, not overwritten
     assert set(CustomerStep.objects.filter(template=deploy).values_list("status", flat=True)) == {"done"}
     page.screenshot(path=artifacts / "bulk-cross-result-1440.png", full_page=False)
+    assert_accessible(page, "cross-customer view with a bulk summary")
     page.set_viewport_size({"width": 390, "height": 844})
     expect(result).to_be_visible()
     page.screenshot(path=artifacts / "bulk-cross-result-390.png", full_page=False)
@@ -108,6 +110,7 @@ def test_a_bulk_skip_with_one_reason_from_the_matrix_select_mode(logged_in, live
     expect(cell(1)).not_to_have_attribute("aria-pressed", "true")
     expect(page.locator("#side-panel")).to_be_hidden()  # selecting never opens the panel
     page.screenshot(path=artifacts / "bulk-matrix-select-1440.png", full_page=False)
+    assert_accessible(page, "matrix in Select mode")
 
     bar.get_by_role("button", name="Skip with reason").click()
     expect(bar.get_by_role("alert")).to_have_text("Skipping a step needs a reason.")
