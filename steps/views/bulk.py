@@ -65,7 +65,8 @@ def _step_fragments(request, release, result, next_url: str) -> dict:
         context.update({"step": step, "next_url": next_url})
         fragments.append(render_to_string("steps/_step_changed.html#step_oob", context, request=request))
     extra = {"fragments": mark_safe("".join(fragments))}
-    templates = {step.template for step in steps if step.pk in changed and step.template_id}
+    # The step's counts too: a refused step may have been changed by someone else since the page was drawn.
+    templates = {step.template for step in steps if step.template_id}
     if page == "template_step_status" and len(templates) == 1:
         (template,) = templates
         extra.update({"template_step": template, "template_counts": template_step_counts(template)})
