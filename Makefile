@@ -8,7 +8,7 @@ PORT ?= 8000
 # The PostgreSQL server the test suite also runs against (trust auth on this machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: serve test test-sqlite test-postgres lint format benchmark load clean
+.PHONY: serve test test-sqlite test-postgres lint format benchmark load poll-cost clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ benchmark: $(BIN)/.installed
 LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_load
 load: $(BIN)/.installed
 	$(BIN)/python scripts/load_test.py --database-url "$(LOAD_DATABASE_URL)"
+
+## poll-cost: what 50 open matrices polling for live updates cost gunicorn, as % of one core (budget: 5 %)
+# (POLL_COST_DATABASE_URL is dropped and recreated: its name must contain "load")
+POLL_COST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_poll_load
+poll-cost: $(BIN)/.installed
+	$(BIN)/python scripts/poll_cost.py --database-url "$(POLL_COST_DATABASE_URL)"
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -8,7 +8,7 @@ from accounts.permissions import OPERATOR, RELEASE_MANAGER
 from releases.services import release_activate
 
 PASSWORD = "rollcall-browser-pw"
-WITHIN_5_S = 5000  # ms: the promise, from the moment the other person's action is answered
+WITHIN_5_S = 5000  # ms: the promise (a poll every 4 s, and its answer), from when the action is answered
 
 
 @pytest.fixture
