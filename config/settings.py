@@ -15,6 +15,7 @@ DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS  0 to leave subdomains out of HSTS (defaul
 DJANGO_SECURE_HSTS_PRELOAD   1 to ask for the browsers' HSTS preload list (default: off)
 DJANGO_STATIC_ROOT  where collectstatic puts static files (default: <project>/staticfiles)
 DJANGO_LOG_LEVEL    level of the log written to stdout (default: INFO)
+DATABASE_CONN_MAX_AGE  seconds a database connection is kept for the next request (default: 0, one per request)
 """
 
 import os
@@ -146,7 +147,10 @@ DATA_DIR = Path(os.environ.get("ROLLCALL_DATA_DIR", BASE_DIR / "data"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'rollcall.sqlite3'}",
-        conn_max_age=0,
+        # 0: a connection per request. Under gunicorn a few minutes (e.g. 300) saves a PostgreSQL backend's start
+        # per request, most of what an idle screen's live-update poll costs the database (README, "Poll cost").
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

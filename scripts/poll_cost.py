@@ -11,9 +11,10 @@ run by someone else, spread over it, so that some polls answer with fragments.
 
 Measured over the run (after every viewer has logged in and opened the matrix, at least OVERLAP after the set-up):
 the CPU time (user + system) of the gunicorn processes, master and workers, from /proc/<pid>/stat, divided by the wall
-time: % of one core. Also printed: polls and their answers, latency, and the CPU time that PostgreSQL's ended backends
-(a new connection per request) gave back to the postmaster in that time, for every database of the server: an upper
-bound of the database's share when nothing else uses the server, noise when something does.
+time: % of one core. Also printed: polls and their answers, latency, and PostgreSQL's CPU time: that of the open
+backends of the run's database (kept connections, with --conn-max-age) plus what ended backends (a connection per
+request, by default) gave back to the postmaster, for every database of the server: an upper bound of the database's
+share when nothing else uses the server, noise when something does.
 
 Only 127.0.0.1 is used. Standard library only, plus Django and psycopg from the project for the set-up. The run stops
 by itself after --duration seconds; every loop is bounded.
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from html import unescape
@@ -145,6 +147,27 @@ def postmaster_pid() -> int | None:
     return None
 
 
+def backend_ticks(database: str) -> dict[int, int]:
+    """Own CPU time, in clock ticks, of the open PostgreSQL backends serving `database`, by pid."""
+    ticks = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or _comm(int(entry.name)) != "postgres":
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        stat = _read_stat(int(entry.name))
+        if stat is not None and f" {database} " in title:
+            ticks[int(entry.name)] = cpu_ticks(stat)[0]
+    return ticks
+
+
+def open_backends_cpu_seconds(before: dict[int, int], after: dict[int, int]) -> float:
+    """CPU time the backends open at the end spent since the start (all of it for those opened meanwhile)."""
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / os.sysconf("SC_CLK_TCK")
+
+
 def reaped_cpu_seconds(pid: int | None) -> float | None:
     """The CPU time of the ended children of `pid` (PostgreSQL's backends, for the postmaster)."""
     stat = _read_stat(pid) if pid else None
@@ -233,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30, help="seconds of polling measured")
     parser.add_argument("--changes", type=int, default=0, help="steps someone else marks done during the run")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--conn-max-age", type=int, default=0, help="DATABASE_CONN_MAX_AGE for gunicorn (default 0, Rollcall's)"
+    )
     args = parser.parse_args(argv)
     if min(args.workers, args.viewers, args.customers, args.steps) < 1 or args.duration <= 0 or args.changes < 0:
         parser.error("workers, viewers, customers, steps and duration must be positive, changes not negative")
@@ -241,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="rollcall-poll-cost-"))
     server = None
     try:
-        env = production_environment(args.database_url, workdir)
+        env = {**production_environment(args.database_url, workdir), "DATABASE_CONN_MAX_AGE": str(args.conn_max_age)}
         os.environ.clear()
         os.environ.update(env)
         recreate_database(args.database_url)
@@ -262,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
         wait_until_ready(server, base_url)
         matrix = f"/releases/{release_pk}/matrix/"
         viewers = [Viewer(name, Browser(base_url), matrix) for name in viewers_names]
-        print(f"gunicorn with {args.workers} workers at {base_url}; {len(viewers)} viewers log in…", flush=True)
+        print(
+            f"gunicorn with {args.workers} workers at {base_url}, database connections kept {args.conn_max_age} s; "
+            f"{len(viewers)} viewers log in…",
+            flush=True,
+        )
         slots = threading.Semaphore(LOGIN_SLOTS)
 
         def log_in(viewer: Viewer) -> None:
@@ -284,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(interval)  # let the logins' work settle before measuring
 
         postmaster = postmaster_pid()
+        database = urllib.parse.urlsplit(args.database_url).path.lstrip("/")
         cpu_before, db_before = tree_cpu_seconds(server.pid), reaped_cpu_seconds(postmaster)
+        backends_before = backend_ticks(database)
         wall_start = time.perf_counter()
         deadline = wall_start + args.duration
         spread = random.Random(0)
@@ -307,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - wall_start
         cpu = tree_cpu_seconds(server.pid) - cpu_before
         db_after = reaped_cpu_seconds(postmaster)
+        open_backends = open_backends_cpu_seconds(backends_before, backend_ticks(database))
 
         answers = sum((viewer.answers for viewer in ready), Counter())
         latencies = sorted(latency for viewer in ready for latency in viewer.latencies)
@@ -327,10 +360,12 @@ def main(argv: list[str] | None = None) -> int:
             f" ({1000 * cpu / max(polls, 1):.2f} ms per poll), {verdict(share)}."
         )
         if db_before is not None and db_after is not None:
-            db = db_after - db_before
+            ended = db_after - db_before
+            db = ended + open_backends
             print(
-                f"PostgreSQL backends ended meanwhile (every database of the server, others' work included): "
-                f"{db:.2f} s CPU = {percent_of_core(db, wall):.2f} % of one core."
+                f"PostgreSQL: {db:.2f} s CPU = {percent_of_core(db, wall):.2f} % of one core ({open_backends:.2f} s in "
+                f"the open backends of {database}, {ended:.2f} s in backends that ended, of every database of the "
+                "server: others' work included)."
             )
         print(f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work skews the figures).")
         errors = [sample for viewer in ready for sample in viewer.browser.samples if sample.problem]

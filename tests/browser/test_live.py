@@ -100,3 +100,28 @@ def test_a_step_ana_marks_done_shows_on_bens_checklist_within_5_s(two_people, li
     expect(ben.locator(f"#progress-customer-{customer.pk}-deploy .value")).to_have_text("50%")
     expect(bens_row.locator(".live-mark")).to_have_attribute("title", "Changed by ana just now")
     expect(bens_row).to_contain_text("by ana")
+
+
+def test_what_ben_is_typing_in_the_panel_is_kept_when_ana_changes_the_step(two_people, live_server, world):
+    ben, ana = two_people
+    matrix = f"{live_server.url}/releases/{world.release.pk}/matrix/"
+    title = "customer-b (cust-b-prod): Run migration"
+    ben.goto(matrix)
+    ana.goto(matrix)
+    ben.get_by_title(title, exact=True).click()
+    bens_panel = ben.locator("#side-panel")
+    notes = bens_panel.get_by_label("Notes")
+    notes.fill("half way through")
+
+    ana.get_by_title(title, exact=True).click()
+    ana.locator("#side-panel").get_by_role("button", name="Mark as Done").click()
+    expect(ana.get_by_title(title, exact=True)).to_contain_text("✅ Done")
+
+    notice = bens_panel.locator(".live-panel-notice")
+    expect(notice).to_contain_text("Changed by ana just now: what you typed is not saved.", timeout=WITHIN_5_S)
+    expect(notes).to_have_value("half way through")
+    expect(bens_panel.locator("#step-panel .status")).to_have_text("🔄 Pending")  # still the version Ben began with
+    expect(ben.get_by_title(title, exact=True)).to_contain_text("✅ Done")  # the matrix itself is up to date
+    notice.get_by_role("button", name="Show the new version").click()
+    expect(bens_panel.locator("#step-panel .status")).to_have_text("✅ Done")
+    expect(bens_panel).to_contain_text("Completed:")
