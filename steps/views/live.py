@@ -88,6 +88,14 @@ def _fragments(request, steps) -> list[str]:
                 "steps/_step_changed.html#step_oob", {**context, "step": step, "next_url": next_url}, request
             )
         )
+    if page == "matrix":
+        # The matrix shows the overall progress of every category, its cells those of one: a change in another
+        # category (no fragment above) still moves its overall figure.
+        overall = [
+            (category, progress.overall_percent(category), progress.overall_complete(category))
+            for category in sorted({step.category for step in steps})
+        ]
+        fragments.append(render_to_string("steps/_live_overall.html", {"overall": overall}, request))
     return fragments
 
 

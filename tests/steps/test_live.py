@@ -213,6 +213,18 @@ def test_a_change_by_another_user_comes_back_as_the_cell_progress_and_panel_mark
     assert _poll(client, next_url, page).status_code == 204
 
 
+def test_a_change_in_the_other_category_moves_its_overall_progress_on_the_matrix(client, active, ana):
+    page = _matrix(active)  # the deploy tab
+    url = _open(client, page)
+    step = _step(active, "customer-a", 2)  # Health check, a verify step
+    customer_step_mark_done(step=step, user=ana)
+
+    html = _poll(client, url, page).content.decode()
+
+    assert f"cell-{step.pk}" not in html
+    assert "17%" in _element(html, "progress-overall-verify")  # one customer of six is done
+
+
 def test_the_panel_of_another_step_is_not_sent(client, active, ana):
     page = _matrix(active)
     url = _open(client, page)
