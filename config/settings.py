@@ -15,7 +15,13 @@ DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS  0 to leave subdomains out of HSTS (defaul
 DJANGO_SECURE_HSTS_PRELOAD   1 to ask for the browsers' HSTS preload list (default: off)
 DJANGO_STATIC_ROOT  where collectstatic puts static files (default: <project>/staticfiles)
 DJANGO_LOG_LEVEL    level of the log written to stdout (default: INFO)
-DATABASE_CONN_MAX_AGE  seconds a database connection is kept for the next request (default: 0, one per request)
+DATABASE_POOL       PostgreSQL only: 0 to turn off the connection pool (default: on unless DATABASE_CONN_MAX_AGE is set)
+DATABASE_POOL_MIN_SIZE, DATABASE_POOL_MAX_SIZE  connections each process keeps open and may open (default: 1 and 4)
+DATABASE_POOL_TIMEOUT  seconds a request waits for a free pooled connection before failing (default: 10)
+DATABASE_CONN_MAX_AGE  seconds a database connection is kept for the next request, with health checks (default: 0, one
+                    per request); a value above 0 on PostgreSQL replaces the pool with this persistent connection
+ROLLCALL_CACHE_DIR  the file cache that keeps sessions out of the database, shared by every process on the host
+                    (default: ROLLCALL_DATA_DIR/cache)
 """
 
 import os
@@ -147,12 +153,27 @@ DATA_DIR = Path(os.environ.get("ROLLCALL_DATA_DIR", BASE_DIR / "data"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'rollcall.sqlite3'}",
-        # 0: a connection per request. Under gunicorn a few minutes (e.g. 300) saves a PostgreSQL backend's start
-        # per request, most of what an idle screen's live-update poll costs the database (README, "Poll cost").
+        # 0: a connection per request, unless the pool below keeps them. Under gunicorn a few minutes (e.g. 300) saves
+        # a PostgreSQL backend's start per request, most of what an idle screen's live-update poll costs the database
+        # (README, "Poll cost").
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
 }
+# PostgreSQL keeps its connections in psycopg's pool (Django 5.2): a request borrows one and gives it back, so no
+# request pays for a new backend, a connection broken meanwhile is checked and replaced (health checks), and a process
+# never holds more than max_size. Django's pool cannot be combined with CONN_MAX_AGE: someone who sets
+# DATABASE_CONN_MAX_AGE chose a persistent connection per thread instead.
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and DATABASES["default"]["CONN_MAX_AGE"] == 0
+    and env_flag("DATABASE_POOL", default=True)
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
@@ -166,6 +187,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_rollcall.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Sessions are read from a cache first and written to both it and the database (cached_db): a request reads its
+# session without a query. The cache is a directory of files every gunicorn process of the host shares, so a logout
+# (which deletes the session from the cache and the database) is refused by every process at once; a per-process
+# memory cache would let the other processes accept a logged-out session until it expired from their memory. A cache
+# miss (another host, a culled file) falls back to the database row. Several hosts: give them one ROLLCALL_CACHE_DIR.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("ROLLCALL_CACHE_DIR") or str(DATA_DIR / "cache"),
+        "TIMEOUT": 60 * 60 * 24 * 14,  # a session's own age (SESSION_COOKIE_AGE) bounds it anyway
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    }
+}
+
+# One query for a user's permissions, their own and their role's (ModelBackend asks two), kept on the user for the
+# request; every `perms.` in a template and every `require()` in a service reads that.
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -221,3 +261,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# The matrix sends the tables of its first clusters while their cells (customers by steps) stay within this many; each
+# further cluster's table is asked for when the page scrolls near it (steps/views/matrix.py).
+MATRIX_EAGER_CELLS = int(os.environ.get("ROLLCALL_MATRIX_EAGER_CELLS", "12000"))

@@ -1,6 +1,6 @@
 """Reading customers."""
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 
 from customers.models import Customer
 from history.choices import EventAction
@@ -13,6 +13,9 @@ CUSTOMER_ORDERINGS = {
     "name": ("name", "cluster__name", "pk"),
     "progress": (F("progress").asc(nulls_last=True), "cluster__name", "name", "pk"),
 }
+
+# Customers on one page of the list: a screenful or two, as many as a person reads before narrowing the filter.
+CUSTOMER_PAGE_SIZE = 100
 
 # The changes to the customer itself, its variables included (the history already masks sensitive values).
 CUSTOMER_EVENTS = [action for action in EventAction if action.value.startswith(("customer.", "variable."))]
@@ -27,3 +30,10 @@ def customer_events(customer: Customer, *, limit: int = 20) -> QuerySet[Event]:
     """The latest changes to the customer itself (created, edited, moved, archived, restored, its variables), newest
     first."""
     return Event.objects.filter(customer=customer, action__in=CUSTOMER_EVENTS).order_by("-occurred_at", "-id")[:limit]
+
+
+def customers_per_cluster(clusters=None) -> dict[int, int]:
+    """How many customers (not archived) each cluster has, of `clusters` when given: one aggregate query. The customers
+    list heads each cluster's group with it and counts its pages from it."""
+    customers = Customer.objects.filter(cluster__in=clusters) if clusters else Customer.objects.all()
+    return dict(customers.values_list("cluster_id").annotate(count=Count("id")).order_by())

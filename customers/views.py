@@ -4,6 +4,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -14,8 +15,8 @@ from core.htmx import render_page_or_partial
 from customers import services
 from customers.forms import CustomerFilter, CustomerForm
 from customers.models import Customer
-from customers.selectors import customer_events
-from steps.progress import customer_release_history, customers_with_progress
+from customers.selectors import CUSTOMER_ORDERINGS, CUSTOMER_PAGE_SIZE, customer_events, customers_per_cluster
+from steps.progress import annotate_customers_progress, customer_release_history, customers_with_progress
 from variables.selectors import variables_of
 
 REFUSED = 422
@@ -24,14 +25,33 @@ REFUSED = 422
 @require_GET
 @login_required
 def customer_list(request):
-    """Customers grouped by cluster, filtered by clusters and sorted (FM-004, FM-006, §8.3); htmx gets the list."""
-    customer_filter = CustomerFilter(request.GET, queryset=customers_with_progress())
-    customers = customer_filter.qs
+    """Customers grouped by cluster, filtered by clusters and sorted (FM-004, FM-006, §8.3), a page at a time;
+    htmx gets the list."""
+    # Sorting by progress needs every customer's progress (in SQL); otherwise only the page's customers need theirs.
+    by_progress = request.GET.get("sort") == "progress"
+    customers = customers_with_progress() if by_progress else Customer.objects.select_related("cluster")
+    customer_filter = CustomerFilter(request.GET, queryset=customers.order_by(*CUSTOMER_ORDERINGS["cluster"]))
+    customer_filter.is_valid()  # an unknown cluster is reported beside the form; the valid choices still apply
     sort = customer_filter.form.cleaned_data.get("sort") or "cluster"
+    cluster_counts = customers_per_cluster(customer_filter.form.cleaned_data.get("cluster"))
+    paginator = Paginator(customer_filter.qs, CUSTOMER_PAGE_SIZE)
+    paginator.count = sum(cluster_counts.values())  # what the page's count query would say, without the aggregate
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    if not by_progress:
+        annotate_customers_progress(page.object_list)
+    for customer in page.object_list:
+        customer.cluster.customer_count = cluster_counts.get(customer.cluster_id, 0)
     return render_page_or_partial(
         request,
         "customers/customer_list.html",
-        {"filter": customer_filter, "customers": customers, "grouped": sort == "cluster", "sort": sort},
+        {
+            "filter": customer_filter,
+            "page_obj": page,
+            "customers": page.object_list,
+            "grouped": sort == "cluster",
+            "sort": sort,
+        },
         partial="customer_list",
         target="customer-list",
     )

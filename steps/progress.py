@@ -185,6 +185,23 @@ def customers_with_progress() -> QuerySet[Customer]:
     )
 
 
+def annotate_customers_progress(customers: list[Customer]) -> list[Customer]:
+    """Give each of `customers` (a page of the customers list) the `steps_total`, `steps_done` and `progress` that
+    customers_with_progress annotates, from one aggregate query over their steps only."""
+    counts = {
+        row["customer_id"]: row
+        for row in CustomerStep.objects.filter(customer__in=customers, release__status=ReleaseStatus.ACTIVE)
+        .values("customer_id")
+        .annotate(total=COUNTS["total"], done=COUNTS["done"])
+        .order_by()
+    }
+    for customer in customers:
+        row = counts.get(customer.pk, {"total": 0, "done": 0})
+        customer.steps_total, customer.steps_done = row["total"], row["done"]
+        customer.progress = percent(row["done"], row["total"])
+    return customers
+
+
 def customer_release_history(customer: Customer) -> list[Enrollment]:
     """Every release the customer is in, newest first, each with `.counts`: the customer's StepCounts in it.
 
