@@ -8,7 +8,7 @@ PORT ?= 8000
 # The PostgreSQL server the test suite also runs against (trust auth on this machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: serve test test-sqlite test-postgres lint format benchmark load poll-cost clean
+.PHONY: serve test test-sqlite test-postgres lint format bench benchmark load poll-cost clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,15 +46,22 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## benchmark: time the activation of a release for 500 customers x 40 steps on SQLite, then its matrix for one category
-benchmark: $(BIN)/.installed
-	$(BIN)/python scripts/benchmark.py
+## bench: every figure of issue 10 beside its raw limit and target, 500 x 40 and 2,000 x 100, SQLite and PostgreSQL
+# (BENCH_POSTGRES_URL is dropped and recreated: its name must contain "bench"; skipped when PostgreSQL does not answer)
+BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_bench_disposable
+bench: $(BIN)/.installed
+	$(BIN)/python scripts/bench.py --postgres-url "$(BENCH_POSTGRES_URL)" $(BENCH_ARGS)
 
-## load: 50 simulated operators on a 200-customer release, gunicorn on PostgreSQL, 30 s, all on 127.0.0.1
+## benchmark: the bench's quick version (100 x 20 and 400 x 40, medians of 3)
+benchmark: $(BIN)/.installed
+	$(BIN)/python scripts/bench.py --quick --postgres-url "$(BENCH_POSTGRES_URL)" $(BENCH_ARGS)
+
+## load: 50 simulated operators on a 200-customer release, gunicorn on PostgreSQL, 30 s, all on 127.0.0.1; each
+# operator thinks 1-3 s between two requests (`make load LOAD_ARGS="--think-time 0"`: the tight loop)
 # (LOAD_DATABASE_URL is dropped and recreated: its name must contain "load")
 LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_load
 load: $(BIN)/.installed
-	$(BIN)/python scripts/load_test.py --database-url "$(LOAD_DATABASE_URL)"
+	$(BIN)/python scripts/load_test.py --database-url "$(LOAD_DATABASE_URL)" $(LOAD_ARGS)
 
 ## poll-cost: what 50 open matrices polling for live updates cost gunicorn, as % of one core (budget: 5 %)
 # (POLL_COST_DATABASE_URL is dropped and recreated: its name must contain "load")

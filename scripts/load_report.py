@@ -72,3 +72,37 @@ def report(operators: list, elapsed: float, consistency) -> tuple[int, int]:
     for pk, status, expected in consistency.mismatches[:10]:
         print(f"{'':<16}step {pk}: status {status}, last history event says {expected}")
     return len(errors), len(consistency.mismatches) + lost_or_phantom
+
+
+# Issue 10's targets for 50 operators on the 2-core machine: with people's think time, every request answered fast
+# and none failed; without it, the requests a server takes per second.
+P99_TARGET_MS = 250
+THROUGHPUT_TARGET = 120  # requests/s
+
+
+def targets(*, think_time: tuple[float, float], requests_per_second: float, p99_ms: float | None, errors: int):
+    """The targets that apply to a run, each as (description, met): with think time p99 < 250 ms and no error,
+    without it (a tight loop) >= 120 requests/s."""
+    if think_time[1] > 0:
+        return [
+            (f"p99 < {P99_TARGET_MS} ms", p99_ms is not None and p99_ms < P99_TARGET_MS),
+            ("0 errors", errors == 0),
+        ]
+    return [(f">= {THROUGHPUT_TARGET} requests/s", requests_per_second >= THROUGHPUT_TARGET)]
+
+
+def target_lines(operators: list, elapsed: float, errors: int, *, think_time: tuple[float, float]) -> list[str]:
+    """The report's lines for the targets of this run, ✓ or ✗ each."""
+    timed = [
+        sample.seconds * 1000 for operator in operators for sample in operator.browser.samples[operator.timed_from :]
+    ]
+    checks = targets(
+        think_time=think_time,
+        requests_per_second=len(timed) / elapsed if elapsed else 0.0,
+        p99_ms=percentile(timed, 99),
+        errors=errors,
+    )
+    return [
+        f"{'target' if index == 0 else '':<16}{'✓' if met else '✗'} {label}"
+        for index, (label, met) in enumerate(checks)
+    ]

@@ -23,8 +23,9 @@ CLUSTERS = 5
 READY_TIMEOUT = 60  # seconds to wait for gunicorn to answer /healthz
 
 
-def parse_database_url(url: str) -> urllib.parse.SplitResult:
-    """The database URL, refused unless it is PostgreSQL on 127.0.0.1/localhost or an SQLite file, named *load*."""
+def parse_database_url(url: str, marker: str = "load") -> urllib.parse.SplitResult:
+    """The database URL, refused unless it is PostgreSQL on 127.0.0.1/localhost or an SQLite file, named *`marker`*
+    (it is dropped and recreated: the name says it is disposable)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme in {"postgres", "postgresql"}:
         if parts.hostname not in LOCAL_HOSTS:
@@ -34,8 +35,10 @@ def parse_database_url(url: str) -> urllib.parse.SplitResult:
         name = Path(parts.path).name
     else:
         raise SystemExit(f"Unsupported database URL {url!r}: use postgres://…@127.0.0.1/… or sqlite:////path.")
-    if "load" not in name:
-        raise SystemExit(f"Refusing database {name!r}: it is dropped and recreated, so its name must contain 'load'.")
+    if marker not in name:
+        raise SystemExit(
+            f"Refusing database {name!r}: it is dropped and recreated, so its name must contain {marker!r}."
+        )
     return parts
 
 
@@ -46,9 +49,9 @@ def _maintenance_connection(parts: urllib.parse.SplitResult):
     return psycopg.connect(url, autocommit=True, connect_timeout=5)
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, marker: str = "load") -> None:
     """Drop the load database (PostgreSQL) or delete its file (SQLite), if it exists."""
-    parts = parse_database_url(url)
+    parts = parse_database_url(url, marker)
     if parts.scheme == "sqlite":
         for suffix in ("", "-wal", "-shm"):
             Path(parts.path + suffix).unlink(missing_ok=True)
@@ -60,10 +63,10 @@ def drop_database(url: str) -> None:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, marker: str = "load") -> None:
     """Start from an empty database, so that runs are repeatable."""
-    drop_database(url)
-    parts = parse_database_url(url)
+    drop_database(url, marker)
+    parts = parse_database_url(url, marker)
     if parts.scheme == "sqlite":
         Path(parts.path).parent.mkdir(parents=True, exist_ok=True)
         return

@@ -9,11 +9,15 @@ Each operator logs in, then works mostly on its own customers, sometimes on anyo
 same step): it reads a customer's checklist, and for a few of its steps either acts straight from the list or first
 opens the step's side panel; it posts the action the status allows (pending → done or, sometimes, skip with a
 reason; done → sometimes revert; skipped → undo the skip; reverted → done) the way htmx does, with the CSRF header
-and the version of the step it saw. The clock starts once every operator has logged in (a few at a time: a login
-hashes the password, slowly on purpose); an operator stops at the deadline or after --max-requests requests.
+and the version of the step it saw. Between two requests an operator thinks for a random time
+in --think-time (default 1-3 s, the pace of a person clicking quickly; `--think-time 0` is the tight loop that
+measures the most requests/s the server can take). The clock starts once every operator has logged in (a few at a
+time: a login hashes the password, slowly on purpose); an operator stops at the deadline or after --max-requests
+requests.
 
 Printed at the end: requests, requests/s, latency percentiles (all requests, and the actions alone), actions by
-outcome, errors, and a consistency check made in-process once gunicorn has stopped: every customer step's status
+outcome, errors, the targets of issue 10 (with think time: p99 < 250 ms and no error; without: >= 120 requests/s),
+and a consistency check made in-process once gunicorn has stopped: every customer step's status
 equals the status its latest history event left it in ("created" leaves it pending), and every action answered as
 done to an operator is one event in the history. Answers 409 (the step changed since the operator saw it) and 422
 (the action no longer fits the step's status) are refusals the app is meant to give under contention, not errors;
@@ -44,7 +48,7 @@ from pathlib import Path
 
 # The sibling module, however this file is loaded (as a script, or by file path from the tests).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_report import REFUSALS, Sample, report
+from load_report import REFUSALS, Sample, report, target_lines
 from load_server import (
     PASSWORD,
     check_consistency,
@@ -75,9 +79,29 @@ REVERT_SHARE = 0.3  # how often a done step an operator looks at is reverted
 SKIP_REASON = "Not needed for this customer (load test)."
 
 GOOD_ANSWER = {"GET": {200}, "POST": {200, *REFUSALS}}
+DEFAULT_THINK_TIME = "1-3"  # seconds between two requests of an operator: a person clicking quickly
 
 
 # --- pure helpers (tested in tests/test_load_script.py) --------------------------------------------------------
+
+
+def parse_think_time(text: str) -> tuple[float, float]:
+    """--think-time as (min, max) seconds: "MIN-MAX" (e.g. "1-3", "0.5-1.5"), or one number for a fixed time ("0":
+    no think time, the tight loop)."""
+    low, separator, high = text.strip().partition("-")
+    try:
+        bounds = (float(low), float(high) if separator else float(low))
+    except ValueError:
+        raise ValueError(f"think time {text!r}: expected seconds as MIN-MAX (e.g. 1-3) or one number") from None
+    if bounds[0] < 0 or bounds[1] < bounds[0]:
+        raise ValueError(f"think time {text!r}: expected 0 <= MIN <= MAX")
+    return bounds
+
+
+def think_seconds(think_time: tuple[float, float], rng: random.Random) -> float:
+    """How long an operator thinks before its next request: uniform in the range, 0 for the tight loop."""
+    low, high = think_time
+    return rng.uniform(low, high) if high > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -221,6 +245,9 @@ class Clock:
     def running(self) -> bool:
         return time.perf_counter() < self.deadline
 
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.perf_counter())
+
 
 @dataclass
 class Operator:
@@ -234,11 +261,19 @@ class Operator:
     rng: random.Random
     browser: Browser
     logged_in: bool = False
+    think_time: tuple[float, float] = (0.0, 0.0)  # seconds between two requests, min and max
     timed_from: int = 0  # index of the first sample inside the measured window
     outcomes: Counter = field(default_factory=Counter)  # (action, status) → count
 
     def may_continue(self, clock: Clock) -> bool:
         return clock.running() and len(self.browser.samples) - self.timed_from < self.max_requests
+
+    def think(self, clock: Clock) -> bool:
+        """Pause as a person does before the next click (never past the deadline); whether to go on."""
+        pause = think_seconds(self.think_time, self.rng)
+        if pause:
+            time.sleep(min(pause, clock.remaining()))
+        return self.may_continue(clock)
 
     def pick_customer(self) -> int:
         if self.own_customers and self.rng.random() < OWN_CUSTOMER_SHARE:
@@ -247,13 +282,13 @@ class Operator:
 
     def work(self, clock: Clock) -> None:
         """Visit customers' checklists and act on their steps until the deadline or the request cap."""
-        while self.may_continue(clock):
+        while self.think(clock):
             customer = self.pick_customer()
             checklist = f"/releases/{self.release_pk}/customers/{customer}/"
             status, html, _ = self.browser.request("GET", checklist, kind="checklist")
             steps = parse_checklist(html) if status == 200 else []
             for _ in range(min(STEPS_PER_VISIT, len(steps))):
-                if not self.may_continue(clock):
+                if not self.think(clock):
                     return
                 seen = self.work_on(choose_step(steps, self.rng), checklist, clock)
                 # htmx swaps the answer's rows into the page: the checklist shows the step as the answer did.
@@ -268,7 +303,7 @@ class Operator:
                 "GET", f"/steps/{step.pk}/", kind="panel", htmx=True, current=checklist
             )
             seen = parse_panel(html, step.pk) if status == 200 else None
-            if seen is None or not self.may_continue(clock):
+            if seen is None or not self.think(clock):
                 return seen
             step = seen
         action = choose_action(step.status, self.rng)
@@ -322,6 +357,21 @@ def _log_tail(workdir: Path, lines: int = 40) -> str:
     return "Last lines of gunicorn's log:\n" + "\n".join(log[-lines:])
 
 
+def _think_time_argument(text: str) -> tuple[float, float]:
+    try:
+        return parse_think_time(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
+def describe_think_time(think_time: tuple[float, float]) -> str:
+    """The think time as the report prints it."""
+    low, high = think_time
+    if high == 0:
+        return "no think time (tight loop)"
+    return f"think time {low:g}-{high:g} s" if high > low else f"think time {low:g} s"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dropped and recreated (name: *load*)")
@@ -332,7 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30, help="seconds of work after every operator logged in")
     parser.add_argument("--max-requests", type=int, default=2000, help="requests per operator at most")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed, for a run that picks the same way")
+    parser.add_argument("--seed", type=int, default=0, help="random seed: the same picks and think times (default 0)")
+    parser.add_argument(
+        "--think-time",
+        type=_think_time_argument,
+        default=DEFAULT_THINK_TIME,
+        metavar="MIN-MAX",
+        help=f"seconds an operator waits between two requests (default {DEFAULT_THINK_TIME}; 0: a tight loop)",
+    )
     args = parser.parse_args(argv)
     if min(args.workers, args.operators, args.customers, args.steps, args.max_requests) < 1 or args.duration <= 0:
         parser.error("workers, operators, customers, steps, max-requests and duration must be positive")
@@ -361,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"gunicorn with {args.workers} workers at {base_url} (machine: {os.cpu_count()} CPUs, load average "
             f"{os.getloadavg()[0]:.2f}); {args.operators} operators log in, then work for {args.duration:g} s "
-            f"(at most {args.max_requests} requests each)…",
+            f"(at most {args.max_requests} requests each, {describe_think_time(args.think_time)})…",
             flush=True,
         )
         seeds = random.Random(args.seed)
@@ -374,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_requests=args.max_requests,
                 rng=random.Random(seeds.random()),
                 browser=Browser(base_url),
+                think_time=args.think_time,
             )
             for index, username in enumerate(usernames)
         ]
@@ -381,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         stop_gunicorn(server)
         server = None
         errors, inconsistencies = report(operators, elapsed, check_consistency(release_pk))
+        print("\n".join(target_lines(operators, elapsed, errors, think_time=args.think_time)))
         if errors:
             print(f"\n{_log_tail(workdir)}")
         print("\nOK: no error, no inconsistency." if not errors and not inconsistencies else "\nFAILED.")

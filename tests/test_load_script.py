@@ -67,6 +67,78 @@ def test_percentile_of_one_value_is_that_value_and_of_none_is_none():
     assert load_report.percentile([], 50) is None
 
 
+# --- think time -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [("1-3", (1.0, 3.0)), ("0.5-1.5", (0.5, 1.5)), ("0", (0.0, 0.0)), ("2", (2.0, 2.0)), (" 1-1 ", (1.0, 1.0))],
+)
+def test_think_time_is_a_range_of_seconds_or_one_number(text, bounds):
+    assert load_test.parse_think_time(text) == bounds
+
+
+@pytest.mark.parametrize("text", ["", "fast", "3-1", "-1", "1-", "1-2-3"])
+def test_think_time_refuses_what_is_not_a_range_of_seconds(text):
+    with pytest.raises(ValueError, match="think time"):
+        load_test.parse_think_time(text)
+
+
+def test_the_command_line_defaults_to_one_to_three_seconds_and_refuses_a_bad_think_time(capsys):
+    assert load_test.parse_think_time(load_test.DEFAULT_THINK_TIME) == (1.0, 3.0)
+    with pytest.raises(SystemExit):
+        load_test.main(["--think-time", "3-1"])
+    assert "expected 0 <= MIN <= MAX" in capsys.readouterr().err
+
+
+def test_an_operator_thinks_a_seeded_time_inside_the_range_and_not_at_all_in_a_tight_loop():
+    pauses = [load_test.think_seconds((1.0, 3.0), random.Random(7)) for _ in range(3)]
+    again = [load_test.think_seconds((1.0, 3.0), random.Random(7)) for _ in range(3)]
+
+    assert pauses == again
+    assert all(1.0 <= pause <= 3.0 for pause in pauses)
+    assert load_test.think_seconds((0.0, 0.0), random.Random(7)) == 0.0
+
+
+def test_the_think_time_is_described_as_the_report_prints_it():
+    assert load_test.describe_think_time((1.0, 3.0)) == "think time 1-3 s"
+    assert load_test.describe_think_time((2.0, 2.0)) == "think time 2 s"
+    assert load_test.describe_think_time((0.0, 0.0)) == "no think time (tight loop)"
+
+
+# --- targets ----------------------------------------------------------------------------------------------------
+
+
+def test_with_think_time_the_targets_are_p99_under_250_ms_and_no_error():
+    checks = load_report.targets(think_time=(1.0, 3.0), requests_per_second=20.0, p99_ms=180.0, errors=0)
+    missed = load_report.targets(think_time=(1.0, 3.0), requests_per_second=20.0, p99_ms=250.0, errors=2)
+
+    assert checks == [("p99 < 250 ms", True), ("0 errors", True)]
+    assert missed == [("p99 < 250 ms", False), ("0 errors", False)]
+
+
+def test_without_think_time_the_target_is_120_requests_per_second():
+    assert load_report.targets(think_time=(0.0, 0.0), requests_per_second=121.0, p99_ms=900.0, errors=0) == [
+        (">= 120 requests/s", True)
+    ]
+    assert load_report.targets(think_time=(0.0, 0.0), requests_per_second=58.0, p99_ms=None, errors=0) == [
+        (">= 120 requests/s", False)
+    ]
+
+
+def test_the_target_lines_mark_each_target_met_or_not():
+    class Browser:
+        samples = [load_report.Sample("GET", "checklist", 200, seconds) for seconds in (0.1, 0.1, 0.3)]
+
+    class Operator:
+        browser = Browser()
+        timed_from = 0
+
+    lines = load_report.target_lines([Operator()], 1.0, 0, think_time=(1.0, 3.0))
+
+    assert lines == ["target          ✗ p99 < 250 ms", "                ✓ 0 errors"]
+
+
 # --- reading the pages ------------------------------------------------------------------------------------------
 
 
@@ -157,6 +229,7 @@ def _end_to_end_database_url(tmp_path) -> str:
 def test_a_short_load_run_ends_with_no_error_and_a_history_that_explains_every_status(tmp_path):
     database_url = _end_to_end_database_url(tmp_path)
     arguments = ["--operators", "3", "--customers", "5", "--steps", "2", "--duration", "2", "--workers", "2"]
+    arguments += ["--think-time", "0"]  # a tight loop: two seconds of a person's pace might see no action
     try:
         run = subprocess.run(
             [sys.executable, str(SCRIPT), "--database-url", database_url, *arguments],
