@@ -40,3 +40,13 @@ class EventAction(models.TextChoices):
     VARIABLE_ADDED = "variable.added", "Variable added"
     VARIABLE_CHANGED = "variable.changed", "Variable changed"
     VARIABLE_DELETED = "variable.deleted", "Variable deleted"
+
+
+# Per-step events that follow from a change already recorded once (activation, customers added, a template step
+# added, edited or deleted in an active release): the record keeps every one, recent activity shows only the change.
+FOLLOW_ON_ACTIONS = (
+    EventAction.STEP_CREATED,
+    EventAction.STEP_UPDATED_FROM_TEMPLATE,
+    EventAction.STEP_DETACHED,
+    EventAction.STEP_REMOVED_WITH_TEMPLATE,
+)

@@ -5,13 +5,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from history.choices import EventAction
+from history.choices import FOLLOW_ON_ACTIONS
 from history.models import Event
 
 AUDIT_PAGE_SIZE = 50
+# "Not a follow-on event", written with the very constants of the partial index event_recent_change_idx: SQLite uses a
+# partial index only for a query whose condition it can match to the index's, and a bound parameter matches nothing.
+# (The actions are this module's own constants, not input.)
+NOT_FOLLOW_ON = RawSQL(
+    'NOT ("history_event"."action" IN ({}))'.format(", ".join(f"'{action.value}'" for action in FOLLOW_ON_ACTIONS)),
+    [],
+    output_field=BooleanField(),
+)
 AUDIT_CSV_COLUMNS = (
     "occurred_at",
     "actor",
@@ -23,14 +32,6 @@ AUDIT_CSV_COLUMNS = (
     "object",
     "before",
     "after",
-)
-# Per-step events that follow from a change already recorded once (activation, customers added, a template step
-# added, edited or deleted in an active release): the record keeps every one, recent activity shows only the change.
-FOLLOW_ON_ACTIONS = (
-    EventAction.STEP_CREATED,
-    EventAction.STEP_UPDATED_FROM_TEMPLATE,
-    EventAction.STEP_DETACHED,
-    EventAction.STEP_REMOVED_WITH_TEMPLATE,
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such cells get a quote.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,7 +46,7 @@ def recent_events(*, limit: int = 20) -> QuerySet[Event]:
     """The latest changes everywhere, newest first, with what the dashboard needs to show and link them; the
     per-step events a release or template step change brought about are left to that change's own event."""
     return (
-        Event.objects.exclude(action__in=FOLLOW_ON_ACTIONS)
+        Event.objects.filter(NOT_FOLLOW_ON)
         .select_related("release", "customer", "cluster", "customer_step")
         .order_by("-occurred_at", "-id")[:limit]
     )
