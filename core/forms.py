@@ -67,7 +67,7 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         for pk in value:
             text = str(pk)
-            if not text.isdigit() or int(text) >= 2**63:
+            if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
                 )

@@ -155,7 +155,7 @@ class StepSelectionField(forms.Field):
         selection = {}
         for token in tokens:
             pk, _, version = token.partition(":")
-            if not (pk.isdigit() and version.isdigit() and len(pk) <= 18 and len(version) <= 9):
+            if not (token.isascii() and pk.isdigit() and version.isdigit() and len(pk) <= 18 and len(version) <= 9):
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
             selection[int(pk)] = int(version)
         if len(selection) > BULK_SELECTION_MAX:

@@ -37,7 +37,7 @@ from steps.services import (
     customer_step_update_notes,
 )
 from steps.transitions import OUTSTANDING
-from steps.views.matrix import matrix_cell
+from steps.views.matrix import matrix_cell, step_url_builder
 from steps.views.panel import form_ids, panel_context, render_panel, requesting_page
 
 
@@ -84,7 +84,9 @@ def _on_matrix(request, step) -> bool:
     filters = _matrix_filters(request)
     category = filters.get("category") if filters.get("category") in StepCategory.values else StepCategory.DEPLOY
     cluster = filters.get("cluster", "")
-    return step.category == category and (not cluster.isdigit() or int(cluster) == step.customer.cluster_id)
+    return step.category == category and (
+        not (cluster.isascii() and cluster.isdigit()) or int(cluster) == step.customer.cluster_id
+    )
 
 
 def _changed_fragments(request, step, actions, *, progress_changed: bool, progress=None, changed_by: str = "") -> dict:
@@ -105,7 +107,7 @@ def _changed_fragments(request, step, actions, *, progress_changed: bool, progre
             step.dimmed = not step.blocked
         else:
             step.dimmed = status in StepStatus.values and step.status != status
-        context["cell"] = matrix_cell(step, oob=True, changed_by=changed_by)
+        context["cell"] = matrix_cell(step, url=step_url_builder("step_detail"), oob=True, changed_by=changed_by)
     if progress_changed and page in {"matrix", "customer_steps"}:
         customer, category = step.customer, step.category
         progress = progress or release_progress(step.release)
