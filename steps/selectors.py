@@ -5,8 +5,10 @@ queries, whatever the number of customers and steps."""
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import groupby
+from typing import NamedTuple
 
-from django.db.models import Count, F, QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet
 
 from clusters.models import Cluster
 from customers.models import Customer
@@ -20,20 +22,21 @@ from variables.selectors import defined_names
 
 # Steps placed before the first template step (anchor NULL) sort before every template step.
 BEFORE_FIRST_TEMPLATE = -1
-# The only columns the matrix reads from the customer steps (4000 of them for 200 customers by 20 steps).
-MATRIX_STEP_COLUMNS = (
+# The columns the matrix reads of each customer step, as a tuple (10,000 of them for 500 customers by 20 steps): in
+# the order of MatrixCell's fields.
+MATRIX_CELL_COLUMNS = (
     "id",
     "customer_id",
     "template_id",
     "anchor_id",
     "anchor_offset",
+    "anchor__order_index",
     "name",
-    "category",
     "status",
+    "version",
     "is_custom",
     "is_overridden",
     "variable_names",
-    "version",
 )
 
 
@@ -108,6 +111,46 @@ def step_actions(step: CustomerStep, missing: tuple[str, ...] = ()) -> StepActio
 # --- the release matrix -----------------------------------------------------------------------------------------
 
 
+class MatrixCell(NamedTuple):
+    """One customer's step in the matrix: a row of MATRIX_CELL_COLUMNS as read, no model instance (the matrix has
+    thousands), with what the selector adds: `blocked` (the missing variables that block it) and `dimmed` (filtered
+    out)."""
+
+    pk: int
+    customer_id: int
+    template_id: int | None
+    anchor_id: int | None
+    anchor_offset: int
+    anchor_order: int | None
+    name: str
+    status: str
+    version: int
+    is_custom: bool
+    is_overridden: bool
+    variable_names: str
+    blocked: tuple[str, ...] = ()
+    dimmed: bool = False
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(self.variable_names.split())
+
+
+# What a cell read from the database adds before it is marked blocked or dimmed: nothing.
+UNMARKED = ((), False)
+
+
+def _matrix_cells(steps: QuerySet[CustomerStep]) -> list[MatrixCell]:
+    """The cells of the matrix as plain tuples, read with one SQL statement the ORM wrote: no model instance and no
+    field converter per value (SQLite gives booleans as 0 and 1, which the matrix only tests for truth)."""
+    sql, params = steps.order_by(*STEP_ORDER).values_list(*MATRIX_CELL_COLUMNS).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    make = tuple.__new__
+    return [make(MatrixCell, row + UNMARKED) for row in rows]
+
+
 @dataclass
 class MatrixRow:
     """One row of the matrix: a template step (a cell for every customer), or a custom or detached step that only
@@ -119,16 +162,18 @@ class MatrixRow:
     number: int | None = None
     is_custom: bool = False
     is_detached: bool = False
-    steps: dict[int, CustomerStep] = field(default_factory=dict)  # customer id → its step in this row
+    steps: dict[int, MatrixCell] = field(default_factory=dict)  # customer id → its step in this row
 
 
 @dataclass
 class ClusterTable:
-    """The matrix of one cluster (BR-C03): its customers as columns, steps as rows with one cell per customer."""
+    """The matrix of one cluster (BR-C03): its customers as columns, steps as rows with one cell per customer.
+
+    `rows` is None when the table is not read yet: a large matrix sends its later tables when scrolled to."""
 
     cluster: Cluster
     customers: list[Customer]
-    rows: list[tuple[MatrixRow, list[CustomerStep | None]]]
+    rows: list[tuple[MatrixRow, list[MatrixCell | None]]] | None
     progress: float | None
     complete: bool = False  # nothing pending or reverted in this category for any of its customers
 
@@ -182,51 +227,81 @@ def _matrix_rows(templates: list[StepTemplate], steps) -> list[MatrixRow]:
     return sorted([*by_template.values(), *extra.values()], key=lambda row: row.sort_key)
 
 
-def release_matrix(release, *, category: str, cluster: Cluster | None = None, status: str | None = None) -> Matrix:
+def _eager_clusters(customers: list[Customer], templates: list[StepTemplate], cell_budget: int | None) -> set[int]:
+    """The clusters whose tables the first response carries: in order, as long as their cells (about customers by
+    template steps) stay within `cell_budget`; every cluster without a budget."""
+    clusters = [customer.cluster_id for customer in customers]
+    if cell_budget is None:
+        return set(clusters)
+    eager: set[int] = set()
+    cells = 0
+    for cluster_id, members in groupby(clusters):
+        cells += len(list(members)) * max(len(templates), 1)
+        if cells > cell_budget:
+            break
+        eager.add(cluster_id)
+    return eager
+
+
+def release_matrix(
+    release,
+    *,
+    category: str,
+    cluster: Cluster | None = None,
+    status: str | None = None,
+    cell_budget: int | None = None,
+) -> Matrix:
     """The matrix of one category of a release, for every customer of the release (or of one cluster).
 
     With a status (or BLOCKED), only rows where some cell of the cluster has that status stay; the other cells of
-    those rows are marked `dimmed`. Every step carries `.blocked`: the missing variables that block it, if any.
-    Six queries: customers, template steps, customer steps, the progress (two) and the variables defined.
+    those rows are marked `dimmed`. Every cell carries `.blocked`: the missing variables that block it, if any. With a
+    `cell_budget`, only the first clusters' tables that fit in it are read; the others have `rows` None.
+    Six queries: customers, template steps, customer steps (as tuples), the progress (two) and the variables defined.
     """
     customers = Customer.objects.filter(enrollments__release=release).select_related("cluster")
-    steps = CustomerStep.objects.filter(release=release, category=category, customer__deleted_at__isnull=True)
     if cluster is not None:
         customers = customers.filter(cluster=cluster)
-        steps = steps.filter(customer__cluster=cluster)
     customers = list(customers.order_by("cluster__name", "cluster_id", "name", "pk"))
     templates = list(StepTemplate.objects.filter(release=release, category=category).order_by("order_index", "pk"))
-    steps = list(steps.only(*MATRIX_STEP_COLUMNS).annotate(anchor_order=F("anchor__order_index")).order_by(*STEP_ORDER))
+    eager = _eager_clusters(customers, templates, cell_budget)
+    steps = CustomerStep.objects.filter(release=release, category=category, customer__deleted_at__isnull=True)
+    if cluster is not None:
+        steps = steps.filter(customer__cluster=cluster)
+    elif cell_budget is not None:
+        steps = steps.filter(customer__cluster__in=eager)
+    steps = _matrix_cells(steps) if eager else []
     progress = release_progress(release)
 
-    defined = defined_names(release=release, customers=customers)
+    defined = defined_names(release=release, customers=[c for c in customers if c.cluster_id in eager])
 
     def matches(step) -> bool:
         return bool(step.blocked) if status == BLOCKED else step.status == status
 
-    by_id = {customer.pk: customer for customer in customers}
     for customer in customers:
         customer.progress = progress.customer_percent(customer.pk, category)
         customer.complete = progress.customer_complete(customer.pk, category)
-    for step in steps:
-        step.customer = by_id[step.customer_id]
-        # Most steps use no variable: nothing to look up for them.
-        step.blocked = blocked_names(step, defined[step.customer_id]) if step.variable_names else ()
-        step.dimmed = bool(status) and not matches(step)
+    for index, step in enumerate(steps):
+        # Most steps use no variable: nothing to look up for them, nothing to change.
+        if step.variable_names:
+            step = steps[index] = step._replace(blocked=blocked_names(step, defined[step.customer_id]))
+        if status:
+            steps[index] = step._replace(dimmed=not matches(step))
     rows = _matrix_rows(templates, steps)
 
     tables = []
     for cluster_id, members in groupby(customers, key=lambda customer: customer.cluster_id):
         members = list(members)
-        table_rows = []
-        for row in rows:
-            cells = [row.steps.get(customer.pk) for customer in members]
-            present = [cell for cell in cells if cell is not None]
-            if status and not any(matches(cell) for cell in present):
-                continue
-            if row.template is None and not present:
-                continue
-            table_rows.append((row, cells))
+        table_rows = None
+        if cluster_id in eager:
+            table_rows = []
+            for row in rows:
+                cells = [row.steps.get(customer.pk) for customer in members]
+                present = [cell for cell in cells if cell is not None]
+                if status and not any(matches(cell) for cell in present):
+                    continue
+                if row.template is None and not present:
+                    continue
+                table_rows.append((row, cells))
         tables.append(
             ClusterTable(
                 cluster=members[0].cluster,

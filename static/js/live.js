@@ -24,8 +24,22 @@
     if (panel) event.detail.parameters.panel = panel.getAttribute("data-step");
   });
 
+  // A large matrix loads a cluster's table when scrolled near it (steps/views/matrix.py): a change to a cell or a
+  // customer's progress in a table not loaded yet has nothing to update on the page, and is left out.
+  function withoutMissingTargets(html) {
+    var answer = document.createElement("template");
+    answer.innerHTML = html;
+    answer.content.querySelectorAll("[hx-swap-oob][id]").forEach(function (fragment) {
+      if (!document.getElementById(fragment.id)) fragment.remove();
+    });
+    return answer.innerHTML;
+  }
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (!isPoller(event.detail.elt)) return;
+    if (document.querySelector(".matrix-later") && event.detail.serverResponse) {
+      event.detail.serverResponse = withoutMissingTargets(event.detail.serverResponse);
+    }
     applyingLive = true;
     setTimeout(function () { applyingLive = false; stampMarks(); }, 0);
   });

@@ -40,7 +40,7 @@
     return item.querySelector(".step-actions a, .step-actions button");
   }
   function isOutstanding(item) {
-    var status = item.querySelector(".status");
+    var status = item.matches(CELL) ? item : item.querySelector(".status");
     return !!status && (status.classList.contains("status-pending") || status.classList.contains("status-reverted"));
   }
   function cellAt(row, index) {
@@ -95,9 +95,13 @@
     }
     return null;
   }
+  // A cell's step URL: its table's form asks for step 0, the cell's button names its step (steps/views/matrix.py).
+  function cellUrl(button) {
+    return button.form.getAttribute("hx-get").replace("/0/", "/" + button.value + "/");
+  }
   // Open a step of the page in the panel, as a click on it would (but past any selection mode a click may be in).
   function openItem(item) {
-    var url = item.matches(CELL) ? item.getAttribute("formaction") : (focusable(item) || item).getAttribute("href");
+    var url = item.matches(CELL) ? cellUrl(item) : (focusable(item) || item).getAttribute("href");
     if (!url) return;
     userOpened = true;
     opener = item;
@@ -307,6 +311,14 @@
       event.preventDefault();
       showHelp();
     }
+  });
+
+  // A click on a cell submits its table's form: htmx asks for the cell's step rather than step 0.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var submitter = event.detail.triggeringEvent && event.detail.triggeringEvent.submitter;
+    if (!submitter || !submitter.matches || !submitter.matches(CELL)) return;
+    event.detail.path = cellUrl(submitter);
+    delete event.detail.parameters.step;
   });
 
   // One answer settles its target and each out-of-band fragment (a live update may bring dozens): the panel and the

@@ -37,7 +37,7 @@ from steps.services import (
     customer_step_update_notes,
 )
 from steps.transitions import OUTSTANDING
-from steps.views.matrix import matrix_cell, step_url_builder
+from steps.views.matrix import matrix_cell
 from steps.views.panel import form_ids, panel_context, render_panel, requesting_page
 
 
@@ -107,7 +107,7 @@ def _changed_fragments(request, step, actions, *, progress_changed: bool, progre
             step.dimmed = not step.blocked
         else:
             step.dimmed = status in StepStatus.values and step.status != status
-        context["cell"] = matrix_cell(step, url=step_url_builder("step_detail"), oob=True, changed_by=changed_by)
+        context["cell"] = matrix_cell(step, oob=True, changed_by=changed_by)
     if progress_changed and page in {"matrix", "customer_steps"}:
         customer, category = step.customer, step.category
         progress = progress or release_progress(step.release)

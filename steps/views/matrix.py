@@ -2,71 +2,131 @@
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
-from core.htmx import render_page_or_partial
+from core.htmx import VARY_HEADERS, is_fragment_request, render_page_or_partial
 from releases.models import Release
 from steps.choices import BLOCKED, STATUS_LABELS, StepCategory, StepStatus
 from steps.forms import MatrixFilterForm
 from steps.selectors import clusters_of_release, release_matrix
 
-# A cell's class attribute by (dimmed, blocked): written once, not per cell.
+# What a cell's button adds to its status class when filtered out (dimmed) or blocked, by (dimmed, blocked).
 CELL_CLASSES = {
     (False, False): "",
-    (True, False): mark_safe(' class="dimmed"'),
-    (False, True): mark_safe(' class="blocked"'),
-    (True, True): mark_safe(' class="dimmed blocked"'),
+    (True, False): " dimmed",
+    (False, True): " blocked",
+    (True, True): " dimmed blocked",
 }
 BLOCKED_MARK = ' <span class="blocked-mark" title="Unresolved: {}">⛔</span>'
+OVERRIDDEN_MARK = ' <span title="Overridden">⚠️</span>'
+CUSTOM_MARK = ' <span title="Custom step">❎</span>'
+# A matrix cell: its step's id (the side panel's URL is made from it: name and value for the form without JavaScript,
+# static/js/workspace.js with it), its version (live updates and bulk selection compare it), its status. Whose step it
+# is, the table's headers say: column (customer) and row (step), not a title repeated in every cell.
+CELL = (
+    '<button id="cell-{pk}" name="step" value="{pk}" data-version="{version}" class="status-{status}{classes}"{oob}>'
+    "{label}{marks}</button>"
+)
+CUSTOMER_HEAD = (
+    '<th scope="col"><a href="{}">{}</a><br><span class="mono muted">({})</span><br>'
+    '<span id="progress-customer-{}-{}">{}</span></th>'
+)
+EMPTY_CELL = '<td class="cell empty"></td>'
+STATUS_CLASS = {status.value: status.value for status in StepStatus}
 
 
-def step_url_builder(name: str):
-    """A function pk → URL of a step view, reversing once: the matrix has thousands of cells to link."""
-    prefix, suffix = reverse(f"steps:{name}", args=[0]).rsplit("/0/", 1)
-    return lambda pk: f"{prefix}/{pk}/{suffix}"
+def _marks(step) -> str:
+    """⚠️ overridden, ❎ custom, ⛔ blocked by variables with no value: most cells have none."""
+    marks = ""
+    if step.is_overridden:
+        marks += OVERRIDDEN_MARK
+    if step.is_custom:
+        marks += CUSTOM_MARK
+    if step.blocked:
+        marks += format_html(BLOCKED_MARK, ", ".join(step.blocked))
+    return marks
 
 
-def matrix_cell(step, *, url, oob: bool = False, changed_by: str = "") -> str:
+def matrix_cell(step, *, oob: bool = False, changed_by: str = "") -> str:
     """A matrix cell's button: status, ⚠️ overridden, ❎ custom, ⛔ blocked by a variable with no value (`step.blocked`,
     the missing names); it opens the step in the side panel. A live update marks who changed it (`changed_by`).
 
-    Written in Python rather than as a template partial: the matrix renders thousands of them in one request.
+    Written in Python rather than as a template partial: the matrix renders thousands of them in one request. Every
+    value in it is an integer or one of the status choices except the variable names, which are escaped.
     """
-    blocked = step.blocked
-    return format_html(
-        '<button type="submit" id="cell-{}" formaction="{}" data-version="{}" title="{} ({}): {}"{}{}>'
-        '<span class="status status-{}">{}</span>{}{}{}{}</button>',
-        step.pk,
-        url(step.pk),
-        step.version,
-        step.customer.name,
-        step.customer.namespace,
-        step.name,
-        CELL_CLASSES[step.dimmed, bool(blocked)],
-        mark_safe(' hx-swap-oob="true"') if oob else "",
-        step.status,
-        STATUS_LABELS[step.status],
-        mark_safe(' <span title="Overridden">⚠️</span>') if step.is_overridden else "",
-        mark_safe(' <span title="Custom step">❎</span>') if step.is_custom else "",
-        format_html(BLOCKED_MARK, ", ".join(blocked)) if blocked else "",
-        render_to_string("steps/_live_mark.html", {"changed_by": changed_by, "step": step}) if changed_by else "",
+    marks = _marks(step) if step.is_overridden or step.is_custom or step.blocked else ""
+    if changed_by:
+        marks += render_to_string("steps/_live_mark.html", {"changed_by": changed_by, "step": step})
+    return mark_safe(
+        CELL.format(
+            pk=int(step.pk),
+            version=int(step.version),
+            status=STATUS_CLASS[step.status],
+            classes=CELL_CLASSES[step.dimmed, bool(step.blocked)],
+            oob=' hx-swap-oob="true"' if oob else "",
+            label=STATUS_LABELS[step.status],
+            marks=marks,
+        )
     )
 
 
-def _row_cells(cells, url) -> str:
-    """A matrix row's cells: a button per customer that has the step, a hatched cell for the others."""
+def _row_cells(cells) -> str:
+    """A matrix row's cells: a button per customer that has the step, a hatched cell for the others. Most cells are
+    a plain status: written in one f-string, the matrix's inner loop."""
+    html = []
+    for step in cells:
+        if step is None:
+            html.append(EMPTY_CELL)
+        elif step.is_overridden or step.is_custom or step.blocked or step.dimmed:
+            html.append(f'<td class="cell">{matrix_cell(step)}</td>')
+        else:
+            status = STATUS_CLASS[step.status]
+            html.append(
+                f'<td class="cell"><button id="cell-{step.pk:d}" name="step" value="{step.pk:d}" '
+                f'data-version="{step.version:d}" class="status-{status}">{STATUS_LABELS[status]}</button></td>'
+            )
+    return mark_safe("".join(html))
+
+
+def _progress_html():
+    """A function (percent, complete) → templates/_progress.html, rendered once per distinct rounded value: the
+    matrix shows one per customer."""
+    rendered = {}
+
+    def progress(value, complete) -> str:
+        key = (None if value is None else floatformat(value, 0), complete)
+        if key not in rendered:
+            rendered[key] = render_to_string("_progress.html", {"value": value, "complete": complete})
+        return rendered[key]
+
+    return progress
+
+
+def _customer_heads(release, table, category: str, progress) -> str:
+    """A cluster table's column headers: each customer with its checklist's link, namespace and progress."""
+    prefix, suffix = reverse("steps:customer_steps", args=[release.pk, 0]).rsplit("/0/", 1)
     return mark_safe(
         "".join(
-            f'<td class="cell">{matrix_cell(step, url=url)}</td>'
-            if step is not None
-            else '<td class="cell empty"></td>'
-            for step in cells
+            format_html(
+                CUSTOMER_HEAD,
+                f"{prefix}/{customer.pk}/{suffix}",
+                customer.name,
+                customer.namespace,
+                customer.pk,
+                category,
+                progress(customer.progress, customer.complete),
+            )
+            for customer in table.customers
         )
     )
 
@@ -75,20 +135,69 @@ def _query_string(**params) -> str:
     return urlencode({key: value for key, value in params.items() if value != ""})
 
 
+def _table_context(release, table, category: str, progress) -> tuple:
+    """A cluster's table with its headers and each row's cells already written: (table, heads, [(row, cells)]), or
+    (table, None, None) for a table not read yet."""
+    if table.rows is None:
+        return table, None, None
+    rows = [(row, _row_cells(cells)) for row, cells in table.rows]
+    return table, _customer_heads(release, table, category, progress), rows
+
+
+def _status_label(data) -> str:
+    return "Blocked" if data.status == BLOCKED else StepStatus(data.status).label if data.status else ""
+
+
+def _step_requested(request):
+    """`?step=<id>`: a cell's button submitted without JavaScript (with it, workspace.js asks for the step itself)."""
+    step = request.GET.get("step", "")
+    return int(step) if step.isascii() and step.isdigit() and len(step) < 19 else None  # a 64-bit id at most
+
+
 @require_GET
 @login_required
 def matrix(request, release_pk):
-    """Steps by customers in one category, one table per cluster, filtered by cluster and status (FV-003, FR-007)."""
+    """Steps by customers in one category, one table per cluster, filtered by cluster and status (FV-003, FR-007).
+
+    A large matrix sends the tables of its first clusters (settings.MATRIX_EAGER_CELLS); each further table is the
+    fragment `?table=<cluster id>`, which the page asks for when scrolled near it. `?step=<id>` (a cell's button
+    without JavaScript) redirects to that step's page."""
+    step = _step_requested(request)
+    if step is not None:
+        return redirect("steps:step_detail", step)
     release = get_object_or_404(Release, pk=release_pk)
-    form = MatrixFilterForm(request.GET, clusters=list(clusters_of_release(release)))
+    clusters = list(clusters_of_release(release))
+    form = MatrixFilterForm(request.GET, clusters=clusters)
     filters = form.filters()
-    data = release_matrix(release, **filters)
-    url = step_url_builder("step_detail")
     query = {"cluster": filters["cluster"].pk if filters["cluster"] else "", "status": filters["status"] or ""}
+    table_pk = request.GET.get("table", "")
+    if is_fragment_request(request) and table_pk.isascii() and table_pk.isdigit():
+        # One cluster's table, when the page scrolls near it: the same reading as the page, for that cluster only.
+        cluster = next((cluster for cluster in clusters if cluster.pk == int(table_pk)), None)
+        if cluster is None:
+            raise Http404("No such cluster in this release.")
+        data = release_matrix(release, category=filters["category"], cluster=cluster, status=filters["status"])
+        table, heads, rows = (
+            _table_context(release, data.tables[0], data.category, _progress_html()) if data.tables else (None,) * 3
+        )
+        context = {
+            "release": release,
+            "matrix": data,
+            "table": table,
+            "heads": heads,
+            "rows": rows,
+            "status_label": _status_label(data),
+        }
+        response = render(request, "steps/matrix.html#cluster_table", context)
+        patch_vary_headers(response, VARY_HEADERS)
+        return response
+    data = release_matrix(release, **filters, cell_budget=settings.MATRIX_EAGER_CELLS)
+    progress = _progress_html()
     context = {
         "release": release,
         "matrix": data,
-        "tables": [(table, [(row, _row_cells(cells, url)) for row, cells in table.rows]) for table in data.tables],
+        "tables": [_table_context(release, table, data.category, progress) for table in data.tables],
+        "table_query": _query_string(category=data.category, status=query["status"]),
         "filter_form": form,
         "tabs": [
             (value, label, _query_string(category=value, **query), value == data.category)
@@ -98,6 +207,6 @@ def matrix(request, release_pk):
             (value, label, data.progress.overall_percent(value), data.progress.overall_complete(value))
             for value, label in StepCategory.choices
         ],
-        "status_label": "Blocked" if data.status == BLOCKED else StepStatus(data.status).label if data.status else "",
+        "status_label": _status_label(data),
     }
     return render_page_or_partial(request, "steps/matrix.html", context, partial="matrix_body", target="matrix-body")

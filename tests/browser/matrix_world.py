@@ -30,6 +30,15 @@ def wide_matrix(user, *, customers: int = 10) -> SimpleNamespace:
     return SimpleNamespace(release=release, customers=people, names=names, templates=templates, steps=steps)
 
 
-def cell_title(customer, step: str) -> str:
-    """A matrix cell's title (its accessible name is its status; the title says whose step it is)."""
-    return f"{customer.name} ({customer.namespace}): {step}"
+def matrix_cell(page, customer: str, step: str):
+    """A matrix cell's button, found as a person finds it: in the column of the customer's header and the row of the
+    step's name (a cell carries no title: the table's headers say whose step it is)."""
+    head = f"thead/tr/th[a[normalize-space()='{customer}']]"
+    row = (
+        f"tr[th[a[substring-after(normalize-space(), '. ')='{step}'] or normalize-space()='↳ {step} ❎ CUSTOM'"
+        f" or normalize-space()='↳ {step} DETACHED']]"
+    )
+    return page.locator(
+        f"xpath=//table[contains(concat(' ', @class, ' '), ' matrix ')][{head}]/tbody/{row}"
+        f"/td[count(ancestor::table[1]/{head}/preceding-sibling::th)]/button"
+    )

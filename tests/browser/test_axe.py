@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.matrix_world import cell_title, wide_matrix
+from tests.browser.matrix_world import matrix_cell, wide_matrix
 from tests.factories import ReleaseFactory, StepTemplateFactory
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
@@ -42,7 +42,7 @@ def test_the_matrix_and_the_open_panel_have_no_serious_violation(logged_in, live
     page = logged_in
     page.goto(f"{live_server.url}/releases/{wide.release.pk}/matrix/")
     assert_accessible(page, "matrix")
-    page.get_by_title(cell_title(wide.customers["customer-02"], "Deploy app"), exact=True).click()
+    matrix_cell(page, wide.customers["customer-02"].name, "Deploy app").click()
     expect(page.locator("#side-panel").get_by_role("heading", name="Step: Deploy app")).to_be_focused()
     assert_accessible(page, "matrix with the panel open")
     page.keyboard.press("?")

@@ -11,6 +11,7 @@ from accounts.permissions import OPERATOR
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done
+from tests.browser.matrix_world import matrix_cell
 from tests.browser.test_axe import assert_accessible
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 
@@ -98,7 +99,7 @@ def test_a_bulk_skip_with_one_reason_from_the_matrix_select_mode(logged_in, live
     expect(page.get_by_role("button", name="✓ Done selecting")).to_have_attribute("aria-pressed", "true")
 
     def cell(n: int, step: str = "Deploy app"):
-        return page.get_by_title(f"customer-{n:02d} (ns-{n:02d}): {step}", exact=True)
+        return matrix_cell(page, f"customer-{n:02d}", step)
 
     cell(2).click()
     cell(5).click(modifiers=["Shift"])  # customer-02 to customer-05 of Deploy app on prod-us

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done, customer_step_skip
+from tests.browser.matrix_world import matrix_cell
 
 COMPLETE = "✓ Complete"
 
@@ -33,7 +34,7 @@ def test_complete_appears_after_the_last_action_and_the_release_becomes_ready_to
     expect(page.locator(f"#progress-customer-{world.customers['customer-a'].pk}-deploy")).to_contain_text(COMPLETE)
     expect(overall).not_to_contain_text(COMPLETE)
 
-    page.get_by_title("demo-customer (demo): Run migration", exact=True).click()
+    matrix_cell(page, "demo-customer", "Run migration").click()
     page.locator("#side-panel").get_by_role("button", name="Mark as Done").click()
 
     expect(customer).to_contain_text(COMPLETE)

@@ -8,6 +8,7 @@ from releases.choices import ReleaseStatus, ReleaseType
 from releases.models import Release
 from steps.choices import StepStatus
 from steps.models import CustomerStep
+from tests.browser.matrix_world import matrix_cell
 from tests.factories import ClusterFactory, CustomerFactory
 
 RAISE_TIMEOUT = 'kubectl -n "$NAMESPACE" set env deploy/payments GATEWAY_TIMEOUT=30s'
@@ -81,7 +82,7 @@ def test_hotfix_for_some_customers_from_creation_to_archive(logged_in, live_serv
     expect(page.locator("#progress-overall-verify .value")).to_have_text("—")
 
     # 5. Deploy: mark the step done in the side panel.
-    page.get_by_title("customer-a (cust-a-prod): Raise timeout", exact=True).click()
+    matrix_cell(page, "customer-a", "Raise timeout").click()
     panel = page.locator("#side-panel")
     expect(panel.get_by_role("heading", name="Step: Raise timeout")).to_be_visible()
     expect(panel).to_contain_text("customer-a (prod-us/cust-a-prod)")
@@ -90,7 +91,7 @@ def test_hotfix_for_some_customers_from_creation_to_archive(logged_in, live_serv
     expect(panel.locator("dd .status")).to_have_text("✅ Done")
     expect(panel.locator(".history")).to_contain_text("Marked as Done")
     expect(panel.locator(".history")).to_contain_text("Notes: Rolled out at 14:05, pods restarted cleanly.")
-    expect(page.get_by_title("customer-a (cust-a-prod): Raise timeout", exact=True)).to_contain_text("✅ Done")
+    expect(matrix_cell(page, "customer-a", "Raise timeout")).to_contain_text("✅ Done")
     expect(page.locator("#progress-overall-deploy .value")).to_have_text("100%")
 
     # 6. Verify: the step across customers counts one done and nothing left.
@@ -114,7 +115,7 @@ def test_hotfix_for_some_customers_from_creation_to_archive(logged_in, live_serv
     release.refresh_from_db()
     assert release.status == ReleaseStatus.ARCHIVED
     page.get_by_role("link", name="Matrix").click()
-    page.get_by_title("customer-a (cust-a-prod): Raise timeout", exact=True).click()
+    matrix_cell(page, "customer-a", "Raise timeout").click()
     expect(panel.get_by_role("status")).to_have_text(
         "Release Hotfix payment timeout is archived: this step is read only."
     )

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from history.choices import EventAction
 from history.models import Event
 from steps.models import StepTemplate
-from tests.browser.matrix_world import cell_title, wide_matrix
+from tests.browser.matrix_world import matrix_cell, wide_matrix
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def matrix(logged_in, live_server, wide):
 
 
 def cell(page, wide, customer: str, step: str):
-    return page.get_by_title(cell_title(wide.customers[customer], step), exact=True)
+    return matrix_cell(page, customer, step)
 
 
 def test_arrow_keys_move_between_cells_enter_opens_the_panel_escape_returns_to_the_cell(matrix, wide):

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from accounts.permissions import OPERATOR, RELEASE_MANAGER
 from releases.services import release_activate
+from tests.browser.matrix_world import matrix_cell
 
 PASSWORD = "rollcall-browser-pw"
 WITHIN_5_S = 5000  # ms: the promise (a poll every 4 s, and its answer), from when the action is answered
@@ -42,8 +43,8 @@ def test_a_step_marked_done_by_ana_shows_on_bens_matrix_and_open_panel_within_5_
     customer = world.customers["customer-a"]
     ben.goto(matrix)
     ana.goto(matrix)
-    title = "customer-a (cust-a-prod): Deploy app"
-    bens_cell = ben.get_by_title(title, exact=True)
+    cell = ("customer-a", "Deploy app")
+    bens_cell = matrix_cell(ben, *cell)
     bens_progress = ben.locator(f"#progress-customer-{customer.pk}-deploy .value")
     expect(bens_cell).to_contain_text("🔄 Pending")
     expect(bens_progress).to_have_text("0%")
@@ -52,9 +53,9 @@ def test_a_step_marked_done_by_ana_shows_on_bens_matrix_and_open_panel_within_5_
     expect(bens_panel.get_by_role("heading", name="Step: Deploy app")).to_be_visible()
     expect(bens_panel.locator("#step-panel .status")).to_have_text("🔄 Pending")
 
-    ana.get_by_title(title, exact=True).click()
+    matrix_cell(ana, *cell).click()
     ana.locator("#side-panel").get_by_role("button", name="Mark as Done").click()
-    expect(ana.get_by_title(title, exact=True)).to_contain_text("✅ Done")
+    expect(matrix_cell(ana, *cell)).to_contain_text("✅ Done")
 
     expect(bens_cell).to_contain_text("✅ Done", timeout=WITHIN_5_S)
     expect(bens_progress).to_have_text("50%", timeout=WITHIN_5_S)
@@ -71,10 +72,10 @@ def test_a_step_marked_done_by_ana_shows_on_bens_matrix_and_open_panel_within_5_
     ben.screenshot(path=artifacts / "live-matrix-1440.png")
     ben.set_viewport_size({"width": 390, "height": 844})
     ben.reload()
-    ben.get_by_title(title, exact=True).scroll_into_view_if_needed()
-    ana.get_by_title("customer-b (cust-b-prod): Deploy app", exact=True).click()
+    matrix_cell(ben, *cell).scroll_into_view_if_needed()
+    matrix_cell(ana, "customer-b", "Deploy app").click()
     ana.locator("#side-panel").get_by_role("button", name="Mark as Done").click()
-    other = ben.get_by_title("customer-b (cust-b-prod): Deploy app", exact=True)
+    other = matrix_cell(ben, "customer-b", "Deploy app")
     expect(other.locator(".live-mark")).to_have_count(1, timeout=WITHIN_5_S)
     other.scroll_into_view_if_needed()
     ben.screenshot(path=artifacts / "live-matrix-390.png")
@@ -105,23 +106,23 @@ def test_a_step_ana_marks_done_shows_on_bens_checklist_within_5_s(two_people, li
 def test_what_ben_is_typing_in_the_panel_is_kept_when_ana_changes_the_step(two_people, live_server, world):
     ben, ana = two_people
     matrix = f"{live_server.url}/releases/{world.release.pk}/matrix/"
-    title = "customer-b (cust-b-prod): Run migration"
+    cell = ("customer-b", "Run migration")
     ben.goto(matrix)
     ana.goto(matrix)
-    ben.get_by_title(title, exact=True).click()
+    matrix_cell(ben, *cell).click()
     bens_panel = ben.locator("#side-panel")
     notes = bens_panel.get_by_label("Notes")
     notes.fill("half way through")
 
-    ana.get_by_title(title, exact=True).click()
+    matrix_cell(ana, *cell).click()
     ana.locator("#side-panel").get_by_role("button", name="Mark as Done").click()
-    expect(ana.get_by_title(title, exact=True)).to_contain_text("✅ Done")
+    expect(matrix_cell(ana, *cell)).to_contain_text("✅ Done")
 
     notice = bens_panel.locator(".live-panel-notice")
     expect(notice).to_contain_text("Changed by ana just now: what you typed is not saved.", timeout=WITHIN_5_S)
     expect(notes).to_have_value("half way through")
     expect(bens_panel.locator("#step-panel .status")).to_have_text("🔄 Pending")  # still the version Ben began with
-    expect(ben.get_by_title(title, exact=True)).to_contain_text("✅ Done")  # the matrix itself is up to date
+    expect(matrix_cell(ben, *cell)).to_contain_text("✅ Done")  # the matrix itself is up to date
     notice.get_by_role("button", name="Show the new version").click()
     expect(bens_panel.locator("#step-panel .status")).to_have_text("✅ Done")
     expect(bens_panel).to_contain_text("Completed:")

@@ -4,6 +4,7 @@ matrix as it is now, not the copy the browser or htmx kept of it before the acti
 from playwright.sync_api import expect
 
 from releases.services import release_activate
+from tests.browser.matrix_world import matrix_cell
 
 
 def test_back_after_an_action_shows_the_matrix_as_it_is_now(logged_in, live_server, world):
@@ -11,7 +12,7 @@ def test_back_after_an_action_shows_the_matrix_as_it_is_now(logged_in, live_serv
     release_activate(release=world.release, user=world.user)
     customer = world.customers["customer-a"]
     page.goto(f"{live_server.url}/releases/{world.release.pk}/matrix/")
-    cell = page.get_by_title("customer-a (cust-a-prod): Deploy app", exact=True)
+    cell = matrix_cell(page, "customer-a", "Deploy app")
     progress = page.locator(f"#progress-customer-{customer.pk}-deploy .value")
     overall = page.locator("#progress-overall-deploy .value")
     expect(cell).to_contain_text("🔄 Pending")
@@ -43,7 +44,7 @@ def test_back_to_the_unfiltered_matrix_after_an_action_shows_it_as_it_is_now(log
     release_activate(release=world.release, user=world.user)
     matrix_url = f"{live_server.url}/releases/{world.release.pk}/matrix/"
     page.goto(matrix_url)
-    cell = page.get_by_title("customer-a (cust-a-prod): Deploy app", exact=True)
+    cell = matrix_cell(page, "customer-a", "Deploy app")
     progress = page.locator(f"#progress-customer-{world.customers['customer-a'].pk}-deploy .value")
     expect(cell).to_contain_text("🔄 Pending")
 

@@ -9,6 +9,7 @@ from releases.choices import ReleaseStatus
 from releases.models import Release
 from steps.choices import StepStatus
 from steps.models import CustomerStep
+from tests.browser.matrix_world import matrix_cell
 from tests.factories import ClusterFactory, CustomerFactory
 
 CREATE_NAMESPACE = "kubectl create namespace cust-f-prod"
@@ -95,7 +96,7 @@ def test_onboarding_a_new_customer_from_cluster_to_done(logged_in, live_server, 
     overall_deploy = page.locator("#progress-overall-deploy .value")
     expect(overall_deploy).to_have_text("0%")
 
-    page.get_by_title("customer-f (cust-f-prod): Create namespace", exact=True).click()
+    matrix_cell(page, "customer-f", "Create namespace").click()
     panel = page.locator("#side-panel")
     expect(panel).to_be_visible()
     expect(panel.get_by_role("heading", name="Step: Create namespace")).to_be_visible()
@@ -107,7 +108,7 @@ def test_onboarding_a_new_customer_from_cluster_to_done(logged_in, live_server, 
     override.get_by_role("button", name="Save").click()
     expect(panel.locator(".marker-overridden")).to_have_text("⚠️ OVERRIDDEN")
     expect(panel.get_by_text("View Original")).to_be_visible()
-    cell = page.get_by_title("customer-f (cust-f-prod): Create namespace", exact=True)
+    cell = matrix_cell(page, "customer-f", "Create namespace")
     expect(cell.get_by_title("Overridden")).to_be_visible()
     step = CustomerStep.objects.get(release=release, name="Create namespace")
     assert (step.is_overridden, step.content, step.template.content) == (True, CUSTOMIZED, CREATE_NAMESPACE)
@@ -122,7 +123,7 @@ def test_onboarding_a_new_customer_from_cluster_to_done(logged_in, live_server, 
     # The panel lies over the matrix's right side: close it to reach the next cell.
     panel.get_by_role("button", name="✕ Close").click()
     expect(panel).to_be_hidden()
-    page.get_by_title("customer-f (cust-f-prod): Seed tenant", exact=True).click()
+    matrix_cell(page, "customer-f", "Seed tenant").click()
     expect(panel.get_by_role("heading", name="Step: Seed tenant")).to_be_visible()
     panel.get_by_role("button", name="Mark as Done").click()
     expect(panel.locator("dd .status")).to_have_text("✅ Done")
@@ -132,7 +133,7 @@ def test_onboarding_a_new_customer_from_cluster_to_done(logged_in, live_server, 
     page.get_by_role("tab", name="Verify").click()
     expect(page.get_by_role("tab", name="Verify")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#progress-overall-verify .value")).to_have_text("0%")
-    page.get_by_title("customer-f (cust-f-prod): Smoke test", exact=True).click()
+    matrix_cell(page, "customer-f", "Smoke test").click()
     expect(panel.get_by_role("heading", name="Step: Smoke test")).to_be_visible()
     panel.get_by_role("button", name="Mark as Done").click()
     expect(page.locator("#progress-overall-verify .value")).to_have_text("100%")

@@ -16,6 +16,7 @@ from releases.models import Release
 from steps.choices import StepStatus
 from steps.models import CustomerStep, StepTemplate
 from steps.services.rules import SKIP_REASON_REQUIRED
+from tests.browser.matrix_world import matrix_cell
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory
 
 DEPLOY_APP = """#!/usr/bin/env bash
@@ -111,7 +112,7 @@ def test_regular_release_from_version_to_archive(accept_confirms, live_server, c
     # 5. A cell opens the side panel over the matrix; Copy and Download take the exact script after a first line
     #    that names its target.
     step = CustomerStep.objects.get(release=release, customer=customers["customer-d"], name="Deploy app")
-    page.get_by_title("customer-d (cust-d-prod): Deploy app", exact=True).click()
+    matrix_cell(page, "customer-d", "Deploy app").click()
     panel = page.locator("#side-panel")
     expect(panel.get_by_role("heading", name="Step: Deploy app")).to_be_visible()
     expect(panel).to_contain_text("customer-d (prod-eu/cust-d-prod)")
@@ -132,7 +133,7 @@ def test_regular_release_from_version_to_archive(accept_confirms, live_server, c
     assert Path(download.value.path()).read_text() == target + DEPLOY_APP
 
     # 6. Skip needs a reason: refused without one, the step stays pending; accepted with one.
-    cell = page.get_by_title("customer-d (cust-d-prod): Deploy app", exact=True)
+    cell = matrix_cell(page, "customer-d", "Deploy app")
     skip = panel.locator("details", has=page.locator("summary", has_text="Skip"))
     events = Event.objects.filter(customer_step=step).count()
     skip.locator("summary").click()
@@ -158,16 +159,14 @@ def test_regular_release_from_version_to_archive(accept_confirms, live_server, c
     # 7. Override Content on another step.
     panel.get_by_role("button", name="✕ Close").click()
     expect(panel).to_be_hidden()
-    page.get_by_title("customer-d (cust-d-prod): Run migration", exact=True).click()
+    matrix_cell(page, "customer-d", "Run migration").click()
     expect(panel.get_by_role("heading", name="Step: Run migration")).to_be_visible()
     override = panel.locator("details", has=page.locator("summary", has_text="Override Content"))
     override.locator("summary").click()
     override.get_by_label("Content for this customer").fill(EU_MIGRATION)
     override.get_by_role("button", name="Save").click()
     expect(panel.locator(".marker-overridden")).to_have_text("⚠️ OVERRIDDEN")
-    expect(
-        page.get_by_title("customer-d (cust-d-prod): Run migration", exact=True).get_by_title("Overridden")
-    ).to_be_visible()
+    expect(matrix_cell(page, "customer-d", "Run migration").get_by_title("Overridden")).to_be_visible()
     overridden = CustomerStep.objects.get(release=release, customer=customers["customer-d"], name="Run migration")
     assert (overridden.is_overridden, overridden.content) == (True, EU_MIGRATION)
     panel.get_by_role("button", name="✕ Close").click()
@@ -218,7 +217,7 @@ def test_regular_release_from_version_to_archive(accept_confirms, live_server, c
     )
     page.get_by_label("Filter: cluster").select_option(label="All Clusters")
     expect(groups).to_have_count(2)
-    expect(page.locator("td.cell:not(.empty) .status")).to_have_text(["✅ Done"] * 7)
+    expect(page.locator("td.cell:not(.empty) > button")).to_have_text(["✅ Done"] * 7)
 
     # 11. Archive.
     page.get_by_role("link", name="⚙️ Settings").click()

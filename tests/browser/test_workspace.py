@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.matrix_world import cell_title, wide_matrix
+from tests.browser.matrix_world import matrix_cell, wide_matrix
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_the_panel_sits_beside_the_matrix_and_the_last_customers_cell_stays_clic
     last = wide.customers[wide.names[-1]]
     panel = page.locator("#side-panel")
 
-    cell = page.get_by_title(cell_title(last, "Stop workers"), exact=True)
+    cell = matrix_cell(page, last.name, "Stop workers")
     cell.click()
     expect(panel.get_by_role("heading", name="Step: Stop workers")).to_be_visible()
     expect(panel).to_contain_text(last.name)
@@ -47,7 +47,7 @@ def test_the_panel_sits_beside_the_matrix_and_the_last_customers_cell_stays_clic
     page.screenshot(path=artifacts / "workspace-matrix-1440.png")
 
     # Another cell of the last customer, while the panel is open: a plain click reaches it (nothing covers it).
-    other = page.get_by_title(cell_title(last, "Start workers"), exact=True)
+    other = matrix_cell(page, last.name, "Start workers")
     other.scroll_into_view_if_needed()
     assert_beside(other, panel)
     other.click()
@@ -56,7 +56,7 @@ def test_the_panel_sits_beside_the_matrix_and_the_last_customers_cell_stays_clic
     expect(cell.locator("xpath=..")).not_to_have_class(re.compile(r"\bselected\b"))
 
     # The matrix scrolls on its own: its first customer is reachable too.
-    first = page.get_by_title(cell_title(wide.customers["customer-01"], "Run migration"), exact=True)
+    first = matrix_cell(page, wide.customers["customer-01"].name, "Run migration")
     first.click()
     expect(panel.get_by_role("heading", name="Step: Run migration")).to_be_visible()
     expect(panel).to_contain_text("customer-01")
@@ -70,7 +70,7 @@ def test_the_panel_width_is_dragged_and_remembered(logged_in, live_server, wide)
     page = logged_in
     page.goto(f"{live_server.url}/releases/{wide.release.pk}/matrix/")
     panel = page.locator("#side-panel")
-    page.get_by_title(cell_title(wide.customers["customer-02"], "Deploy app"), exact=True).click()
+    matrix_cell(page, wide.customers["customer-02"].name, "Deploy app").click()
     expect(panel.get_by_role("heading", name="Step: Deploy app")).to_be_visible()
     before = box(panel)["width"]
 
@@ -92,7 +92,7 @@ def test_the_panel_width_is_dragged_and_remembered(logged_in, live_server, wide)
     assert box(panel)["width"] == pytest.approx(wider, abs=2)
 
     page.reload()
-    page.get_by_title(cell_title(wide.customers["customer-03"], "Deploy app"), exact=True).click()
+    matrix_cell(page, wide.customers["customer-03"].name, "Deploy app").click()
     expect(panel.get_by_role("heading", name="Step: Deploy app")).to_be_visible()
     assert box(panel)["width"] == pytest.approx(wider, abs=2)
 
@@ -102,7 +102,7 @@ def test_on_a_narrow_screen_the_panel_is_full_screen_with_back(logged_in, live_s
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/releases/{wide.release.pk}/matrix/")
     panel = page.locator("#side-panel")
-    cell = page.get_by_title(cell_title(wide.customers["customer-01"], "Stop workers"), exact=True)
+    cell = matrix_cell(page, wide.customers["customer-01"].name, "Stop workers")
     cell.click()
     expect(panel.get_by_role("heading", name="Step: Stop workers")).to_be_visible()
     assert box(panel) == {"x": 0, "y": 0, "width": 390, "height": 844}

@@ -91,7 +91,8 @@ def test_fv_003_each_category_has_its_own_matrix(active):
     matrix = release_matrix(active.release, category="verify")
 
     assert _row_names(_table(matrix, "prod-eu")) == ["Health check"]
-    assert {cell.category for table in matrix.tables for _, cells in table.rows for cell in cells} == {"verify"}
+    verify = set(CustomerStep.objects.filter(category="verify").values_list("pk", flat=True))
+    assert {cell.pk for table in matrix.tables for _, cells in table.rows for cell in cells} == verify
 
 
 def test_fcs_008_custom_steps_are_rows_after_the_step_they_follow_with_cells_for_their_customer_only(active):
@@ -107,7 +108,7 @@ def test_fcs_008_custom_steps_are_rows_after_the_step_they_follow_with_cells_for
     assert _cells(table, "Flush cache") == {"customer-a": "pending", "customer-b": None, "customer-c": None}
     assert _cells(table, "Warm up") == {"customer-a": None, "customer-b": "pending", "customer-c": None}
     row, _ = table.rows[2]
-    assert row.is_custom and row.template is None and row.steps[active.customers["customer-a"].pk] == after_deploy
+    assert row.is_custom and row.template is None and row.steps[active.customers["customer-a"].pk].pk == after_deploy.pk
     # A custom step of prod-us customers is no row of the other clusters.
     assert _row_names(_table(release_matrix(active.release, category="deploy"), "prod-eu")) == [
         "Deploy app",
@@ -168,7 +169,8 @@ def test_fr_007_status_filter_keeps_rows_with_a_matching_cell_and_dims_the_other
     table = _table(matrix, "prod-us")
     assert _row_names(table) == ["Run migration"]
     _, cells = table.rows[0]
-    assert [(cell.customer.name, cell.dimmed) for cell in cells] == [
+    names = {customer.pk: customer.name for customer in table.customers}
+    assert [(names[cell.customer_id], cell.dimmed) for cell in cells] == [
         ("customer-a", False),
         ("customer-b", True),
         ("customer-c", True),

@@ -280,11 +280,12 @@ def test_the_matrix_marks_blocked_cells_and_filters_them(client, release):
     html = client.get(url).content.decode()
     filtered = client.get(url, {"status": "blocked"}).content.decode()
 
-    assert 'class="blocked"' in _cell(html, blocked) and 'title="Unresolved: DB_HOST">⛔' in _cell(html, blocked)
+    assert 'class="status-pending blocked"' in _cell(html, blocked)
+    assert 'title="Unresolved: DB_HOST">⛔' in _cell(html, blocked)
     assert "blocked" not in _cell(html, ready) and "blocked" not in _cell(html, other_row)
     # Filtered: the row of a blocked cell stays, its other cells dimmed; rows without one go.
-    assert 'class="blocked"' in _cell(filtered, blocked)
-    assert 'class="dimmed"' in _cell(filtered, ready)
+    assert 'class="status-pending blocked"' in _cell(filtered, blocked)
+    assert 'class="status-pending dimmed"' in _cell(filtered, ready)
     assert f'id="cell-{other_row.pk}"' not in filtered
 
 
