@@ -120,6 +120,29 @@ def test_the_summary_line_of_a_database_that_meets_every_target_names_none():
     )
 
 
+# --- a matrix that loads its tables as they scroll into view ----------------------------------------------------
+
+
+def test_the_parts_a_page_loads_as_it_scrolls_are_its_hx_gets_triggered_by_intersect_or_revealed():
+    page = (
+        '<table id="t1"></table>'
+        '<div class="matrix-later" hx-get="/releases/1/matrix/?category=deploy&amp;table=2" '
+        'hx-trigger="intersect once" hx-swap="outerHTML"></div>'
+        '<div hx-trigger="revealed" hx-get="?category=deploy&amp;table=3"></div>'
+        '<div id="bulk-bar" hx-get="/releases/1/bulk/" hx-trigger="load"></div>'
+        '<a hx-get="?category=verify">Verify</a>'
+    )
+
+    assert bench_worker.lazy_urls(page, "http://localhost/releases/1/matrix/?category=deploy") == [
+        "http://localhost/releases/1/matrix/?category=deploy&table=2",
+        "http://localhost/releases/1/matrix/?category=deploy&table=3",
+    ]
+
+
+def test_a_page_without_lazy_parts_loads_in_one_request():
+    assert bench_worker.lazy_urls('<form hx-get="/x" hx-trigger="change, submit"></form>', "http://localhost/") == []
+
+
 # --- arguments --------------------------------------------------------------------------------------------------
 
 
