@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 from django.core import signing
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum, Window
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -196,15 +196,27 @@ def window_fingerprint(release_id: int, cursor: Cursor, *, start: datetime | Non
     return fingerprint(count, versions)
 
 
-def changes_in_window(release_id: int, cursor: Cursor) -> tuple[list[Change], bool]:
-    """The steps changed after `since - OVERLAP`, newest first, at most MAX_CHANGES, and whether there were more."""
-    rows = (
+def changes_in_window(release_id: int, cursor: Cursor, *, next_start: datetime) -> tuple[list[Change], bool, str]:
+    """The steps changed after `since - OVERLAP`, newest first, at most MAX_CHANGES; whether there were more; and the
+    fingerprint of those changed after `next_start`, the next cursor's window (inside this one).
+
+    One statement, so one snapshot: the fingerprint is counted over the very rows read. Read apart, a step committed
+    between the two reads would be counted as seen by the next cursor without ever being sent."""
+    after_next = Q(updated_at__gt=next_start)
+    rows = list(
         _window(release_id, cursor, start=cursor.since - OVERLAP)
+        .annotate(
+            next_count=Window(Count("id", filter=after_next)),
+            next_versions=Window(Sum("version", filter=after_next)),
+        )
         .order_by("-updated_at", "-id")
-        .values_list("id", "version", "updated_at", "created_at", "deleted_at")[: MAX_CHANGES + 1]
+        .values_list("id", "version", "updated_at", "created_at", "deleted_at", "next_count", "next_versions")[
+            : MAX_CHANGES + 1
+        ]
     )
-    changes = [Change(*row) for row in rows]
-    return changes[:MAX_CHANGES], len(changes) > MAX_CHANGES
+    seen = fingerprint(rows[0][5], rows[0][6]) if rows else ""
+    changes = [Change(*row[:5]) for row in rows]
+    return changes[:MAX_CHANGES], len(changes) > MAX_CHANGES, seen
 
 
 @dataclass(frozen=True)
@@ -226,16 +238,6 @@ def plan(changes: list[Change], *, truncated: bool, since: datetime) -> Plan:
     ):
         return Plan(reload=True, steps=[])
     return Plan(reload=False, steps=[change.pk for change in (after if truncated else changes)])
-
-
-def next_fingerprint(changes: list[Change], *, truncated: bool, since: datetime, release_id: int, cursor: Cursor):
-    """The fingerprint of the next cursor's window (after `since - OVERLAP`), from the changes read when they were
-    all read, else with one more query."""
-    start = since - OVERLAP
-    if truncated:
-        return window_fingerprint(release_id, cursor, start=start)
-    kept = [change for change in changes if change.updated_at > start]
-    return fingerprint(len(kept), sum(change.version for change in kept))
 
 
 def latest_actors(step_ids, *, after: datetime) -> dict[int, tuple[int | None, str]]:

@@ -17,7 +17,6 @@ from steps.live import (
     changes_in_window,
     issue_token,
     latest_actors,
-    next_fingerprint,
     parse_cursor,
     plan,
     poll_url,
@@ -139,7 +138,7 @@ def live_changes(request, release_pk):
         response = _answer(LOGGED_OUT, status=401, content_type="text/plain; charset=utf-8")
         response["HX-Refresh"] = "true"
         return response
-    changes, truncated = changes_in_window(release_pk, cursor)
+    changes, truncated, seen = changes_in_window(release_pk, cursor, next_start=now - OVERLAP)
     answer = plan(changes, truncated=truncated, since=cursor.since)
     if answer.reload:
         response = _answer(status=200)
@@ -151,6 +150,5 @@ def live_changes(request, release_pk):
     if panel is not None:
         context = {**panel_context(request, panel), "next_url": _screen_url(request), "changed_by": panel.changed_by}
         fragments.append(render_to_string("steps/_live_panel.html", context, request))
-    seen = next_fingerprint(changes, truncated=truncated, since=now, release_id=release_pk, cursor=cursor)
     fragments.append(_poller(request, release_pk, cursor, since=now, seen=seen))
     return _answer("".join(fragments))
