@@ -215,9 +215,9 @@
     var elt = event.detail.elt;
     if (!elt || !elt.closest || !elt.closest("#bulk-form")) return;
     event.detail.parameters.next = window.location.pathname + window.location.search;
-    if (inMatrix()) {
-      event.detail.parameters.steps = Array.from(selected, function (entry) { return entry[0] + ":" + entry[1]; }).join(" ");
-    }
+    // One field for the whole selection, on both pages: a checkbox per step would be one form field each, and
+    // Django refuses a request of more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) fields.
+    event.detail.parameters.steps = Array.from(selected, function (entry) { return entry[0] + ":" + entry[1]; }).join(" ");
   });
 
   // A bulk action that was carried out (200) empties the selection: its steps come back redrawn as they are now.
