@@ -21,9 +21,15 @@ from variables.selectors import defined_names
 
 
 def releases_ready_to_archive() -> QuerySet[Release]:
-    """Active releases in which no step of a current customer is pending or reverted."""
-    outstanding = CustomerStep.objects.filter(status__in=OUTSTANDING, customer__deleted_at__isnull=True)
-    return Release.objects.filter(status=ReleaseStatus.ACTIVE).exclude(pk__in=outstanding.values("release_id"))
+    """Active releases that are ✓ Complete: current customers have steps in them, and none is pending or reverted.
+
+    The same rule as the dashboard's "Ready to archive" (steps.progress: a release nobody has a step in is not
+    complete, there is nothing finished to archive)."""
+    current = CustomerStep.objects.filter(customer__deleted_at__isnull=True)
+    outstanding = current.filter(status__in=OUTSTANDING)
+    return Release.objects.filter(status=ReleaseStatus.ACTIVE, pk__in=current.values("release_id")).exclude(
+        pk__in=outstanding.values("release_id")
+    )
 
 
 def releases_with_progress() -> list[Release]:

@@ -3,6 +3,7 @@
 import pytest
 
 from customers.services import customer_delete
+from releases.choices import ReleaseStatus
 from releases.selectors import releases_ready_to_archive
 from releases.services import release_activate
 from steps.models import CustomerStep
@@ -82,4 +83,12 @@ def test_a_release_is_ready_to_archive_when_nothing_is_pending_or_reverted(world
     customer_step_skip(step=steps[0], user=world.user, reason="not used here")
     assert list(releases_ready_to_archive()) == [world.release]
     customer_step_revert(step=steps[1], user=world.user)
+    assert world.release not in releases_ready_to_archive()
+
+
+def test_an_active_release_nobody_has_a_step_in_is_not_ready_to_archive(world):
+    """As on the dashboard: nothing pending, but nothing finished either (review of issue 9)."""
+    world.release.status = ReleaseStatus.ACTIVE
+    world.release.save(update_fields=["status"])
+
     assert world.release not in releases_ready_to_archive()
