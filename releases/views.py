@@ -50,7 +50,7 @@ from steps import services as step_services
 from steps.choices import StepCategory
 from steps.highlight import highlight_content
 from steps.models import StepTemplate
-from steps.progress import overall_progress_by_release
+from steps.progress import overall_by_release
 from variables.selectors import variables_of
 
 RELEASE_PAGE = "releases/release_detail.html"
@@ -72,7 +72,7 @@ def _release_page_context(release: Release) -> dict:
         "release": release,
         "editable": release.status != ReleaseStatus.ARCHIVED,
         "sections": [_section(category, in_category) for category, in_category in steps.items()],
-        "progress": overall_progress_by_release([release])[release.pk] if active else None,
+        "progress": overall_by_release([release])[release.pk] if active else None,
         "outstanding": outstanding_step_count(release) if active else 0,
         "variables": variables_of(release),
     }

@@ -180,3 +180,19 @@ def test_release_list_and_dashboard_mark_a_complete_release_ready_to_archive(cli
     assert COMPLETE not in dashboard and "Ready to archive" not in dashboard
     releases = _get(client, world, reverse("releases:release_list"))
     assert COMPLETE not in _element(releases, f"release-{world.release.pk}")
+
+
+def test_the_release_page_that_ready_to_archive_links_to_shows_complete_beside_its_percentage(client, world):
+    """A skipped step keeps the percentage below 100 %: the page must still say the release is finished."""
+    release_activate(release=world.release, user=world.user)
+    page = reverse("releases:release_detail", args=[world.release.pk])
+    for customer in world.customers:
+        _finish(world, customer, skip_first=customer == "customer-a")
+
+    html = _get(client, world, page)
+    progress = html.split("<dt>Progress</dt>", 1)[1].split("</dd>", 1)[0]
+    assert COMPLETE in progress and "%" in progress and "100%" not in progress
+
+    customer_step_revert(step=_steps(world, "customer-b")[0], user=world.user)
+    html = _get(client, world, page)
+    assert COMPLETE not in html.split("<dt>Progress</dt>", 1)[1].split("</dd>", 1)[0]
