@@ -360,10 +360,23 @@ def template_step_counts(template_step: StepTemplate) -> Counter:
     return Counter({row["status"]: row["count"] for row in rows})
 
 
-def template_step_across_customers(template_step: StepTemplate) -> TemplateStepStatus:
-    """Every current customer's step for one template step (FV-005), by cluster then customer, each with `.actions`."""
-    steps = list(
+def template_step_clusters(template_step: StepTemplate) -> list[tuple[int, str, int]]:
+    """The clusters whose current customers have a step of `template_step`, by name: (id, name, how many), one
+    query."""
+    return list(
         CustomerStep.objects.filter(template=template_step, customer__deleted_at__isnull=True)
+        .values_list("customer__cluster_id", "customer__cluster__name")
+        .annotate(count=Count("id"))
+        .order_by("customer__cluster__name", "customer__cluster_id")
+    )
+
+
+def template_step_across_customers(template_step: StepTemplate, *, cluster_id: int | None = None) -> TemplateStepStatus:
+    """Every current customer's step for one template step (FV-005), by cluster then customer, each with `.actions`;
+    with `cluster_id`, those of that cluster only (the counts are then that cluster's)."""
+    in_cluster = {"customer__cluster_id": cluster_id} if cluster_id is not None else {}
+    steps = list(
+        CustomerStep.objects.filter(template=template_step, customer__deleted_at__isnull=True, **in_cluster)
         .select_related("customer__cluster", "executed_by")
         .order_by("customer__cluster__name", "customer__cluster_id", "customer__name", "pk")
     )

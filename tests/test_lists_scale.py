@@ -20,7 +20,7 @@ PAGE_QUERIES = {
     "customers": 2 + 4,
     "customers_by_progress": 2 + 3,
     "audit": 2 + 5,
-    "step_across": 2 + 4,
+    "step_across": 2 + 5,
 }
 
 
@@ -96,3 +96,23 @@ def test_the_audit_page_shows_fifty_events_of_many(client, user, scaled):
 
     assert Event.objects.count() > 50
     assert page.count("<tr") - 1 == 50 and 'rel="next"' in page
+
+
+def test_a_step_of_many_customers_shows_one_whole_cluster_at_a_time(client, world, operator, monkeypatch):
+    monkeypatch.setattr("steps.views.template_step.ONE_CLUSTER_AT_A_TIME_ABOVE", 3)
+    release_activate(release=world.release, user=world.user)
+    client.force_login(operator)
+    url = reverse("steps:template_step_status", args=[world.templates[0].pk])
+    prod_us = world.clusters["prod-us"]
+
+    first = client.get(url).content.decode()
+    chosen = client.get(url, {"cluster": prod_us.pk}).content.decode()
+
+    # The first cluster by name, whole; the others one link away; the counts are every customer's.
+    assert ">customer-d</span>" in first and ">customer-a</span>" not in first
+    assert f'href="?cluster={prod_us.pk}"' in first and "6 customers; one cluster at a time" in first
+    assert "Pending 6" in first
+    # "Select all" of a cluster is every customer of it: the page holds the whole cluster.
+    assert "Select all 3 customers of prod-us" in chosen and chosen.count('class="bulk-select"') == 3
+    assert ">customer-a</span>" in chosen and ">customer-d</span>" not in chosen
+    assert '<strong aria-current="page">📁 prod-us (3)</strong>' in chosen

@@ -25,9 +25,10 @@ from tests.steps.test_views import _one
 pytestmark = pytest.mark.django_db
 
 # A poll that finds nothing new: the window's fingerprint, whatever the release's size (the token the server signed
-# stands for the session and the user); without a good token, the session and the user too.
+# stands for the session and the user); without a good token, the user too (the session comes from the cache:
+# cached_db sessions).
 NOTHING_CHANGED_QUERIES = 1
-WITHOUT_TOKEN_QUERIES = NOTHING_CHANGED_QUERIES + 2
+WITHOUT_TOKEN_QUERIES = NOTHING_CHANGED_QUERIES + 1
 # A poll that brings changes: the above, the changed rows, the steps, the customers' variables, who changed them,
 # the progress (two), the user's permissions (two) for the actions the fragments offer.
 CHANGES_QUERIES = 11
