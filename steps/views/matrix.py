@@ -41,6 +41,12 @@ CUSTOMER_HEAD = (
     '<th scope="col"><a href="{}">{}</a><br><span class="mono muted">({})</span><br>'
     '<span id="progress-customer-{}-{}">{}</span></th>'
 )
+TEMPLATE_ROW_HEAD = (
+    '<th scope="row" class="step-name"><a href="{}" title="This step for every customer">{}. {}</a></th>'
+)
+OTHER_ROW_HEAD = '<th scope="row" class="step-name"><span class="muted">↳</span> {} {}</th>'
+CUSTOM_MARKER = mark_safe('<span class="marker marker-custom">❎ CUSTOM</span>')
+DETACHED_MARKER = mark_safe('<span class="marker marker-detached">DETACHED</span>')
 EMPTY_CELL = '<td class="cell empty"></td>'
 STATUS_CLASS = {status.value: status.value for status in StepStatus}
 
@@ -135,12 +141,28 @@ def _query_string(**params) -> str:
     return urlencode({key: value for key, value in params.items() if value != ""})
 
 
+def _row_head(row, template_url) -> str:
+    """A row's header: a template step's number and name, linked to it across customers; or a custom or detached
+    step's name, marked."""
+    if row.template is not None:
+        return format_html(TEMPLATE_ROW_HEAD, template_url(row.template.pk), row.number, row.name)
+    return format_html(OTHER_ROW_HEAD, row.name, CUSTOM_MARKER if row.is_custom else DETACHED_MARKER)
+
+
 def _table_context(release, table, category: str, progress) -> tuple:
-    """A cluster's table with its headers and each row's cells already written: (table, heads, [(row, cells)]), or
-    (table, None, None) for a table not read yet."""
+    """A cluster's table with its headers and rows already written: (table, heads, rows), or (table, None, None)
+    for a table not read yet. Rows are written in Python, as cells are: a table has hundreds, each a template step
+    linked by its URL."""
     if table.rows is None:
         return table, None, None
-    rows = [(row, _row_cells(cells)) for row, cells in table.rows]
+    prefix, suffix = reverse("steps:template_step_status", args=[0]).rsplit("/0/", 1)
+
+    def template_url(pk):
+        return f"{prefix}/{pk}/{suffix}"
+
+    rows = mark_safe(
+        "".join(f"<tr>{_row_head(row, template_url)}{_row_cells(cells)}</tr>\n" for row, cells in table.rows)
+    )
     return table, _customer_heads(release, table, category, progress), rows
 
 
