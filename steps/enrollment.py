@@ -20,6 +20,7 @@ from releases.choices import ReleaseStatus
 from releases.models import Enrollment, Release
 from steps.choices import StepStatus
 from steps.models import CustomerStep, StepTemplate
+from steps.progress import count_steps_added
 
 
 def enrolled_customers(release) -> QuerySet[Customer]:
@@ -32,8 +33,8 @@ def materialize_template_steps(
 ) -> int:
     """Create the customer step of every (template step, customer) pair that has none yet, with its history.
 
-    One INSERT … SELECT for the steps and one for their "Created from template" events, whatever the number of
-    customers and template steps. Returns how many steps were created.
+    One INSERT … SELECT for the steps, one for their progress counters and one for their "Created from template"
+    events, whatever the number of customers and template steps. Returns how many steps were created.
     """
     if templates is None:
         templates = StepTemplate.objects.filter(release=release)
@@ -55,14 +56,11 @@ def materialize_template_steps(
         )
         created = cursor.rowcount
     if created:
-        record_step_events(
-            action=EventAction.STEP_CREATED,
-            steps=CustomerStep.objects.filter(
-                release=release, created_at=when, template__in=templates, customer__in=customers
-            ),
-            user=user,
-            when=when,
+        new_steps = CustomerStep.objects.filter(
+            release=release, created_at=when, template__in=templates, customer__in=customers
         )
+        count_steps_added(new_steps)
+        record_step_events(action=EventAction.STEP_CREATED, steps=new_steps, user=user, when=when)
     return created
 
 

@@ -173,3 +173,40 @@ class CustomerStep(SoftDeleteModel):
     def is_detached(self) -> bool:
         """A step whose template step was deleted after someone acted on it: kept, but no longer follows it."""
         return self.template_id is not None and self.anchor_id != self.template_id
+
+
+class ProgressCounter(models.Model):
+    """How many steps one customer has in one category of a release, and how many of them are done or skipped: the
+    figures progress is made of (spec §8.2), kept so that an action never counts the whole release's steps again.
+
+    Every service that creates, removes or changes the status of customer steps adds its change to these rows in
+    the same transaction (steps.progress: `count_*`), as increments, so that concurrent actions add up. Removed
+    (soft-deleted) steps are not counted; archived customers are, and are left out when progress is read, so that
+    archiving or restoring a customer changes no row. `manage.py progress_counters` checks them against the steps.
+    """
+
+    release = models.ForeignKey("releases.Release", on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="progress_counters")
+    category = models.CharField(max_length=10, choices=StepCategory.choices)
+    total = models.IntegerField(default=0)
+    done = models.IntegerField(default=0)
+    skipped = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "progress counter"
+        constraints = [
+            # Also the index every read of a release's progress uses: (release, category) first.
+            models.UniqueConstraint(
+                fields=["release", "category", "customer"],
+                name="progresscounter_one_per_customer_category",
+                violation_error_message="A customer has one progress counter per category of a release.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(done__gte=0, skipped__gte=0, total__gte=models.F("done") + models.F("skipped")),
+                name="progresscounter_counts_valid",
+                violation_error_message="Done and skipped steps can't be negative nor more than the steps.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.category}: {self.done}+{self.skipped}/{self.total}"

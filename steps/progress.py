@@ -8,13 +8,19 @@ beside: per category where the screen shows one category (a matrix tab, a checkl
 together where it shows the whole release (release list, dashboard, "Ready to archive"): a release is complete only
 when no step of any category is pending or reverted, as `archive_releases` requires.
 
-Every count is an aggregate query over customer steps; nothing here loads steps one by one.
+The counts come from `ProgressCounter` rows (one per release, customer and category: its steps, done and skipped),
+which every service that creates, removes or changes the status of steps keeps in the same transaction with the
+`count_*` functions below, as increments that concurrent transactions add up. So an action reads one customer's row and
+the averages of the release in one small aggregate (`progress_around`), and no screen counts a release's steps again.
+`counter_mismatches` compares them with the steps themselves and `rebuild_counters` recounts them
+(`manage.py progress_counters`).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, ExpressionWrapper, FloatField, Q, QuerySet
+from django.db import connection
+from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import Cast, NullIf
 
 from clusters.models import Cluster
@@ -22,7 +28,7 @@ from customers.models import Customer
 from releases.choices import ReleaseStatus
 from releases.models import Enrollment, Release
 from steps.choices import StepStatus
-from steps.models import CustomerStep
+from steps.models import CustomerStep, ProgressCounter
 
 ALL_CATEGORIES = None  # the key for "every category together"
 # The aggregates every count below is made of.
@@ -110,27 +116,101 @@ class ReleaseProgress:
 
 
 def release_progress(release: Release) -> ReleaseProgress:
-    """Progress of a release over its customers that are not archived, from two aggregate queries."""
+    """Progress of a release over its customers that are not archived, from two queries: the enrollments and the
+    counters (a few rows per customer, however many steps)."""
     progress = ReleaseProgress()
     progress.cluster_of = dict(
         Enrollment.objects.filter(release=release, customer__deleted_at__isnull=True).values_list(
             "customer_id", "customer__cluster_id"
         )
     )
-    rows = (
-        CustomerStep.objects.filter(release=release, customer__deleted_at__isnull=True)
-        .values("customer_id", "category")
-        .annotate(**COUNTS)
-        .order_by()
+    rows = ProgressCounter.objects.filter(release=release, customer__deleted_at__isnull=True).values_list(
+        "customer_id", "category", "total", "done", "skipped"
     )
     counts: dict[int, dict[str | None, StepCounts]] = defaultdict(dict)
-    for row in rows:
-        category_counts = StepCounts(row["total"], row["done"], row["skipped"])
-        of_customer = counts[row["customer_id"]]
-        of_customer[row["category"]] = category_counts
+    for customer_id, category, total, done, skipped in rows:
+        category_counts = StepCounts(total, done, skipped)
+        of_customer = counts[customer_id]
+        of_customer[category] = category_counts
         of_customer[ALL_CATEGORIES] = of_customer.get(ALL_CATEGORIES, StepCounts()) + category_counts
     progress.counts = dict(counts)
     return progress
+
+
+@dataclass(frozen=True)
+class ProgressAround:
+    """What one action changes on the screens, in one category: the customer's counts, its cluster's and the
+    release's percentage and completeness. It answers like ReleaseProgress for that customer, cluster and category."""
+
+    category: str
+    customer_id: int
+    cluster_id: int
+    customer_counts: StepCounts
+    cluster: tuple[float | None, bool]
+    overall: tuple[float | None, bool]
+
+    def _check(self, category, cluster_id=None) -> None:
+        if category != self.category or cluster_id not in (None, self.cluster_id):
+            raise KeyError("ProgressAround holds one customer, its cluster and one category only")
+
+    def customer(self, customer_id: int, category: str | None = ALL_CATEGORIES) -> StepCounts:
+        self._check(category)
+        if customer_id != self.customer_id:
+            raise KeyError("ProgressAround holds one customer, its cluster and one category only")
+        return self.customer_counts
+
+    def cluster_percent(self, cluster_id: int, category: str | None = ALL_CATEGORIES) -> float | None:
+        self._check(category, cluster_id)
+        return self.cluster[0]
+
+    def cluster_complete(self, cluster_id: int, category: str | None = ALL_CATEGORIES) -> bool:
+        self._check(category, cluster_id)
+        return self.cluster[1]
+
+    def overall_percent(self, category: str | None = ALL_CATEGORIES) -> float | None:
+        self._check(category)
+        return self.overall[0]
+
+    def overall_complete(self, category: str | None = ALL_CATEGORIES) -> bool:
+        self._check(category)
+        return self.overall[1]
+
+
+def progress_around(*, release_id: int, customer, category: str) -> ProgressAround:
+    """The progress an action on a step of `customer` in `category` changes: one aggregate over the counters of the
+    release in that category (one row per customer), never over its steps. Archived customers are left out, as in
+    release_progress; an archived customer's own counts are then empty, as there."""
+    percent_of_row = Cast(F("done"), FloatField()) * 100.0 / F("total")
+    finished = F("done") + F("skipped")
+    mine, theirs = Q(customer_id=customer.pk), Q(customer__cluster_id=customer.cluster_id)
+    row = ProgressCounter.objects.filter(
+        release_id=release_id, category=category, customer__deleted_at__isnull=True
+    ).aggregate(
+        customer_total=Sum("total", filter=mine),
+        customer_done=Sum("done", filter=mine),
+        customer_skipped=Sum("skipped", filter=mine),
+        cluster_percent=Avg(percent_of_row, filter=theirs & Q(total__gt=0)),
+        cluster_total=Sum("total", filter=theirs),
+        cluster_finished=Sum(finished, filter=theirs),
+        overall_percent=Avg(percent_of_row, filter=Q(total__gt=0)),
+        overall_total=Sum("total"),
+        overall_finished=Sum(finished),
+    )
+
+    def complete(total, finished) -> bool:
+        return StepCounts(total or 0, finished or 0).complete
+
+    def as_float(value) -> float | None:
+        return None if value is None else float(value)
+
+    return ProgressAround(
+        category=category,
+        customer_id=customer.pk,
+        cluster_id=customer.cluster_id,
+        customer_counts=StepCounts(row["customer_total"] or 0, row["customer_done"] or 0, row["customer_skipped"] or 0),
+        cluster=(as_float(row["cluster_percent"]), complete(row["cluster_total"], row["cluster_finished"])),
+        overall=(as_float(row["overall_percent"]), complete(row["overall_total"], row["overall_finished"])),
+    )
 
 
 @dataclass(frozen=True)
@@ -142,11 +222,11 @@ class OverallProgress:
 
 
 def overall_by_release(releases) -> dict[int, OverallProgress]:
-    """Overall progress and completeness of several releases, from one aggregate query."""
+    """Overall progress and completeness of several releases, from one aggregate query over their counters."""
     rows = (
-        CustomerStep.objects.filter(release__in=releases, customer__deleted_at__isnull=True)
+        ProgressCounter.objects.filter(release__in=releases, customer__deleted_at__isnull=True)
         .values("release_id", "customer_id")
-        .annotate(**COUNTS)
+        .annotate(total=Sum("total"), done=Sum("done"), skipped=Sum("skipped"))
         .order_by()
     )
     percents: dict[int, list[float | None]] = defaultdict(list)
@@ -297,3 +377,195 @@ def cluster_release_status(
             )
         )
     return releases, rows, totals
+
+
+# --- keeping the counters ---------------------------------------------------------------------------------------
+# Each function adds what a change did to the counters, in the caller's transaction. Increments, never a recount:
+# two transactions that change steps of the same customer both add theirs, whatever the order they commit in.
+
+Delta = tuple[int, int, int]  # (total, done, skipped)
+
+
+def _counted(status: str) -> Delta:
+    """What one step in `status` counts for."""
+    return (1, int(status == StepStatus.DONE), int(status == StepStatus.SKIPPED))
+
+
+def _upsert_sql(select_sql: str) -> str:
+    table = connection.ops.quote_name(ProgressCounter._meta.db_table)
+    return (
+        f"INSERT INTO {table} (release_id, customer_id, category, total, done, skipped) {select_sql} "
+        "ON CONFLICT (release_id, category, customer_id) DO UPDATE SET "
+        f"total = {table}.total + excluded.total, done = {table}.done + excluded.done, "
+        f"skipped = {table}.skipped + excluded.skipped"
+    )
+
+
+def _is_counts(delta: Delta) -> bool:
+    """Whether a delta could itself be a counter (steps added): only then may it be proposed as a new row, whose
+    CHECK constraint the database tests before it finds the row it adds to."""
+    total, done, skipped = delta
+    return done >= 0 and skipped >= 0 and total >= done + skipped
+
+
+def add_to_counters(release_id: int, deltas: dict[tuple[int, str], Delta]) -> None:
+    """Add (total, done, skipped) to the counter of each (customer id, category): one statement whatever their
+    number, rows in one order so that two of them can't deadlock. Steps added (every delta a count) create the rows
+    missing; a change of status or a removal adds to the rows that counted those steps when they were created."""
+    rows = sorted((key, delta) for key, delta in deltas.items() if any(delta))
+    if not rows:
+        return
+    if all(_is_counts(delta) for _, delta in rows):
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+        params = [
+            value for (customer_id, category), delta in rows for value in (release_id, customer_id, category, *delta)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(f"VALUES {values}"), params)
+        return
+    table = connection.ops.quote_name(ProgressCounter._meta.db_table)
+    which = " OR ".join(["(customer_id = %s AND category = %s)"] * len(rows))
+    keys = [value for (customer_id, category), _ in rows for value in (customer_id, category)]
+    sets, params = [], []
+    for index, column in enumerate(("total", "done", "skipped")):
+        cases = " ".join(["WHEN customer_id = %s AND category = %s THEN %s"] * len(rows))
+        sets.append(f"{column} = {column} + CASE {cases} ELSE 0 END")
+        params += [value for (customer_id, category), delta in rows for value in (customer_id, category, delta[index])]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {', '.join(sets)} WHERE release_id = %s AND ({which})", [*params, release_id, *keys]
+        )
+        updated = cursor.rowcount
+    if updated != len(rows):  # a counter that was never made (data written around the services): count it anew
+        recount(release_id, {customer_id for (customer_id, _), _ in rows})
+
+
+def recount(release_id: int, customer_ids) -> None:
+    """Set the counters of some customers of a release from their steps (an aggregate over their steps only)."""
+    counted = {
+        (customer_id, category): counts
+        for customer_id, category, *counts in CustomerStep.objects.filter(
+            release_id=release_id, customer_id__in=customer_ids
+        )
+        .values_list("customer_id", "category")
+        .annotate(**COUNTS)
+        .order_by()
+    }
+    existing = ProgressCounter.objects.filter(release_id=release_id, customer_id__in=customer_ids)
+    for counter in existing.select_for_update():
+        counter.total, counter.done, counter.skipped = counted.pop((counter.customer_id, counter.category), (0, 0, 0))
+        counter.save(update_fields=["total", "done", "skipped"])
+    ProgressCounter.objects.bulk_create(
+        ProgressCounter(release_id=release_id, customer_id=customer_id, category=category, total=t, done=d, skipped=k)
+        for (customer_id, category), (t, d, k) in counted.items()
+    )
+
+
+def count_status_changes(steps, before: dict[int, str]) -> None:
+    """Count steps whose status changed from `before[step.pk]` to `step.status` (an action, Mark All, a bulk action):
+    one statement for any number of steps."""
+    deltas: dict[tuple[int, str], Delta] = defaultdict(lambda: (0, 0, 0))
+    release_ids = set()
+    for step in steps:
+        _, done_before, skipped_before = _counted(before[step.pk])
+        _, done_after, skipped_after = _counted(step.status)
+        total, done, skipped = deltas[step.customer_id, step.category]
+        deltas[step.customer_id, step.category] = (
+            total,
+            done + done_after - done_before,
+            skipped + skipped_after - skipped_before,
+        )
+        release_ids.add(step.release_id)
+    if len(release_ids) > 1:
+        raise ValueError("count_status_changes counts the steps of one release at a time")
+    if release_ids:
+        add_to_counters(release_ids.pop(), deltas)
+
+
+def count_status_change(step, before: str) -> None:
+    """Count one step whose status changed from `before` to `step.status`."""
+    count_status_changes([step], {step.pk: before})
+
+
+def count_step_added(step) -> None:
+    """Count one step created (a custom step)."""
+    add_to_counters(step.release_id, {(step.customer_id, step.category): _counted(step.status)})
+
+
+def count_steps_added(steps: QuerySet[CustomerStep]) -> None:
+    """Count the steps `steps` selects as created (activation, a late joiner, a template step added): one
+    INSERT … SELECT … GROUP BY whatever their number. The steps are new rows of the caller's transaction: nobody else
+    can change them before it commits."""
+    selected_sql, selected_params = steps.order_by().values("pk").query.sql_with_params()
+    steps_table = connection.ops.quote_name(CustomerStep._meta.db_table)
+    select_sql = (
+        "SELECT s.release_id, s.customer_id, s.category, COUNT(*), SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END) FROM {steps_table} s WHERE s.id IN ({selected_sql}) "
+        "GROUP BY s.release_id, s.customer_id, s.category ORDER BY s.release_id, s.category, s.customer_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(select_sql), [StepStatus.DONE.value, StepStatus.SKIPPED.value, *selected_params])
+
+
+def count_steps_removed(release_id: int, steps) -> None:
+    """Count steps out of progress before they are removed: (customer id, category, status) of each, rows the caller
+    has locked."""
+    deltas: dict[tuple[int, str], Delta] = defaultdict(lambda: (0, 0, 0))
+    for customer_id, category, status in steps:
+        total, done, skipped = deltas[customer_id, category]
+        removed_total, removed_done, removed_skipped = _counted(status)
+        deltas[customer_id, category] = (total - removed_total, done - removed_done, skipped - removed_skipped)
+    add_to_counters(release_id, deltas)
+
+
+# --- checking the counters --------------------------------------------------------------------------------------
+
+
+def _counts_of_steps(releases) -> dict[tuple[int, int, str], Delta]:
+    rows = (
+        CustomerStep.objects.filter(release__in=releases)
+        .values_list("release_id", "customer_id", "category")
+        .annotate(**COUNTS)
+        .order_by()
+    )
+    return {(release_id, customer_id, category): counts for release_id, customer_id, category, *counts in rows}
+
+
+def _counts_of_counters(releases) -> dict[tuple[int, int, str], Delta]:
+    rows = ProgressCounter.objects.filter(release__in=releases).values_list(
+        "release_id", "customer_id", "category", "total", "done", "skipped"
+    )
+    return {(release_id, customer_id, category): counts for release_id, customer_id, category, *counts in rows}
+
+
+def counter_mismatches(releases=None) -> dict[tuple[int, int, str], tuple[Delta, Delta]]:
+    """Every (release id, customer id, category) whose counter differs from its steps: (counter, steps), a missing
+    counter or no step being (0, 0, 0). Empty when the counters are right. Two queries over all the steps."""
+    releases = Release.objects.all() if releases is None else releases
+    counters, steps = _counts_of_counters(releases), _counts_of_steps(releases)
+    empty = (0, 0, 0)
+    return {
+        key: (tuple(counters.get(key, empty)), tuple(steps.get(key, empty)))
+        for key in counters.keys() | steps.keys()
+        if tuple(counters.get(key, empty)) != tuple(steps.get(key, empty))
+    }
+
+
+def rebuild_counters(releases=None) -> int:
+    """Count the steps of `releases` (default: all) again into their counters; returns how many rows were wrong.
+
+    The counters of a release are locked first: an action that changes a step meanwhile waits to add its change to
+    the recount, which either sees that step as it was (the action adds it after) or sees it committed.
+    """
+    releases = Release.objects.all() if releases is None else releases
+    list(ProgressCounter.objects.select_for_update().filter(release__in=releases).values_list("pk"))
+    wrong = counter_mismatches(releases)
+    for (release_id, customer_id, category), (_, counts) in sorted(wrong.items()):
+        total, done, skipped = counts
+        ProgressCounter.objects.update_or_create(
+            release_id=release_id,
+            customer_id=customer_id,
+            category=category,
+            defaults={"total": total, "done": done, "skipped": skipped},
+        )
+    return len(wrong)

@@ -19,6 +19,7 @@ from history.services import record_step_events_each
 from releases.rules import refuse_if_not_active
 from steps.choices import StepStatus
 from steps.models import CustomerStep
+from steps.progress import count_status_changes
 from steps.rendering import step_text
 from steps.services.rules import SKIP_REASON_REQUIRED, locked_release
 from steps.transitions import STEP_TRANSITIONS
@@ -189,7 +190,8 @@ def _by_place(step: CustomerStep) -> tuple:
 
 
 def _apply(steps: list[CustomerStep], *, action: str, user, reason: str, evidence: dict[int, str]) -> list:
-    """Move locked steps along STEP_TRANSITIONS as the single actions do, in one UPDATE and one INSERT of events."""
+    """Move locked steps along STEP_TRANSITIONS as the single actions do, in one UPDATE, one upsert of their progress
+    counters and one INSERT of events."""
     if not steps:
         return []
     when = timezone.now()
@@ -210,6 +212,7 @@ def _apply(steps: list[CustomerStep], *, action: str, user, reason: str, evidenc
     CustomerStep.all_objects.bulk_update(
         steps, ["status", "executed_at", "executed_by", "version", "updated_at", *extra]
     )
+    count_status_changes(steps, {pk: before["status"] for pk, before in befores.items()})
     record_step_events_each(
         action=BULK_ACTIONS[action][0],
         steps=steps,

@@ -17,6 +17,7 @@ from history.services import apply_changes, changed_values, record_event, snapsh
 from releases.rules import refuse_if_not_active
 from steps.choices import Position, StepStatus
 from steps.models import CustomerStep, StepTemplate
+from steps.progress import count_step_added, count_steps_removed
 from steps.services.rules import (
     CONTENT_LOCKED,
     CONTENT_UNCHANGED,
@@ -205,6 +206,7 @@ def customer_step_add_custom(
         release=release, customer=customer, category=category, anchor=anchor, anchor_offset__gt=offset
     ).update(anchor_offset=F("anchor_offset") + 1)
     step.save()
+    count_step_added(step)
     record_event(
         action=EventAction.STEP_CUSTOM_ADDED,
         user=user,
@@ -255,5 +257,6 @@ def customer_step_remove_custom(*, step: CustomerStep, user, expected_version: i
         raise DomainError(CONTENT_LOCKED.format(step=step.name, customer=step.customer.name))
     step.deleted_at = timezone.now()
     save_step(step, ["deleted_at"])
+    count_steps_removed(step.release_id, [(step.customer_id, step.category, step.status)])
     record_event(action=EventAction.STEP_CUSTOM_REMOVED, user=user, object_repr=_step_repr(step), customer_step=step)
     return step

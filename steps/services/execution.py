@@ -16,6 +16,7 @@ from history.services import record_event, record_step_events_each
 from releases.rules import refuse_if_not_active
 from steps.choices import StepCategory, StepStatus
 from steps.models import STEP_ORDER, CustomerStep
+from steps.progress import count_status_change, count_status_changes
 from steps.rendering import refuse_unresolved, step_text
 from steps.services.rules import (
     NOTHING_PENDING,
@@ -38,7 +39,7 @@ MARK_ALL_BLOCKED = (
 
 
 def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes: str | None = None, **fields):
-    """Move a locked step along STEP_TRANSITIONS, stamp who and when, and record it."""
+    """Move a locked step along STEP_TRANSITIONS, stamp who and when, count it in its progress and record it."""
     target = next_status(step, action)
     before = {"status": step.status}
     after = {"status": target}
@@ -55,6 +56,7 @@ def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes
         setattr(step, field, value)
         changed.append(field)
     save_step(step, changed)
+    count_status_change(step, before["status"])
     record_event(
         action=event,
         user=user,
@@ -202,6 +204,7 @@ def customer_steps_mark_all_done(*, release, customer: Customer, category: str, 
             step.notes = notes
     fields = ["status", "executed_at", "executed_by", "version", "updated_at", "evidence_sha256"]
     CustomerStep.objects.bulk_update(steps, [*fields, "notes"] if notes is not None else fields)
+    count_status_changes(steps, before)
     after = {"status": StepStatus.DONE.value, **({"notes": notes} if notes is not None else {})}
     record_step_events_each(
         action=EventAction.STEP_DONE,

@@ -90,7 +90,7 @@ def locked_step(step: CustomerStep, expected_version: int | None = None) -> Cust
     try:
         step = (
             CustomerStep.objects.select_for_update(of=("self",))
-            .select_related("release", "customer__cluster", "template")
+            .select_related("release", "customer__cluster", "template", "executed_by")
             .get(pk=step.pk)
         )
     except CustomerStep.DoesNotExist as error:

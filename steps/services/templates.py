@@ -18,6 +18,7 @@ from releases.rules import refuse_if_archived
 from steps.choices import StepCategory, StepStatus
 from steps.enrollment import enrolled_customers, materialize_template_steps
 from steps.models import CustomerStep, StepTemplate
+from steps.progress import count_steps_removed
 from steps.services.rules import (
     CATEGORY_FIXED,
     PROPAGATED_FIELDS,
@@ -171,9 +172,21 @@ def template_step_delete(*, template_step: StepTemplate, user) -> StepTemplate:
     require(user, DELETE_TEMPLATE_STEP)
     template_step = locked_template(template_step)
     when = timezone.now()
-    removable = CustomerStep.objects.filter(template=template_step, status=StepStatus.PENDING, is_overridden=False)
-    removed = record_step_events(action=EventAction.STEP_REMOVED_WITH_TEMPLATE, steps=removable, user=user, when=when)
-    removable.update(deleted_at=when, version=F("version") + 1, updated_at=when)
+    # Locked first, so that the steps counted out of progress, recorded and removed are the same ones, even if
+    # someone marks one of them done meanwhile.
+    locked = list(
+        CustomerStep.objects.select_for_update(of=("self",))
+        .filter(template=template_step, status=StepStatus.PENDING, is_overridden=False)
+        .values_list("pk", "customer_id", "category", "status")
+    )
+    count_steps_removed(template_step.release_id, [row[1:] for row in locked])
+    removed = 0
+    if locked:
+        removable = CustomerStep.objects.filter(pk__in=[row[0] for row in locked])
+        removed = record_step_events(
+            action=EventAction.STEP_REMOVED_WITH_TEMPLATE, steps=removable, user=user, when=when
+        )
+        removable.update(deleted_at=when, version=F("version") + 1, updated_at=when)
     kept = CustomerStep.objects.filter(template=template_step)
     kept_count = record_step_events(action=EventAction.STEP_DETACHED, steps=kept, user=user, when=when)
 

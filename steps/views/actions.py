@@ -23,7 +23,8 @@ from core.forms import add_domain_error
 from core.htmx import safe_next_url
 from steps.choices import BLOCKED, StepCategory, StepStatus
 from steps.forms import CustomStepEditForm, NotesForm, OverrideForm, SkipForm, StepVersionForm
-from steps.progress import release_progress
+from steps.models import CustomerStep
+from steps.progress import progress_around
 from steps.selectors import customer_steps_for_screens, step_actions, template_step_counts
 from steps.services import (
     customer_step_edit_custom,
@@ -110,7 +111,8 @@ def _changed_fragments(request, step, actions, *, progress_changed: bool, progre
         context["cell"] = matrix_cell(step, oob=True, changed_by=changed_by)
     if progress_changed and page in {"matrix", "customer_steps"}:
         customer, category = step.customer, step.category
-        progress = progress or release_progress(step.release)
+        # One customer's counters and the averages of the release, in one query: never the release's steps.
+        progress = progress or progress_around(release_id=step.release_id, customer=customer, category=category)
         counts = progress.customer(customer.pk, category)
         context.update(
             {
@@ -142,9 +144,10 @@ def _shown_fields(step, action: StepAction, form) -> set[str]:
     return set(form.fields) if shown else set()
 
 
-def _step_changed(request, pk, *, status=200, conflict=None, progress_changed=True):
-    """The panel of the step as it is now, with what changed elsewhere on the requesting page."""
-    step = get_object_or_404(customer_steps_for_screens(), pk=pk)
+def _step_changed(request, pk, *, step=None, status=200, conflict=None, progress_changed=True):
+    """The panel of the step as it is now (`step`, as the service left it, or read again), with what changed
+    elsewhere on the requesting page."""
+    step = step or get_object_or_404(customer_steps_for_screens(), pk=pk)
     context = panel_context(request, step, conflict=conflict)
     context.update(_changed_fragments(request, step, context["actions"], progress_changed=progress_changed))
     return render(request, "steps/_step_changed.html", context, status=status)
@@ -157,7 +160,8 @@ def step_action(request, pk, action):
     spec = STEP_ACTIONS.get(action)
     if spec is None:
         raise Http404("Unknown step action.")
-    step = get_object_or_404(customer_steps_for_screens(), pk=pk)
+    # The service reads the step under its lock, and answers with it: the view reads it itself only for a refusal.
+    step = CustomerStep(pk=pk)
     form = spec.form(request.POST, auto_id=form_ids(step)) if spec.form else None
     # A request without a version (a simple script, a page rendered before steps had versions) still works: it acts
     # on the step as it is now (expected_version None), so nobody is locked out; only a stale version is refused.
@@ -167,7 +171,7 @@ def step_action(request, pk, action):
         panel_error = version_form.errors["version"][0]
     elif form is None or form.is_valid():
         try:
-            spec.service(
+            changed = spec.service(
                 step=step,
                 user=request.user,
                 expected_version=version_form.cleaned_data["version"],
@@ -180,15 +184,18 @@ def step_action(request, pk, action):
             # The other person's change may have been a status change: progress is brought up to date as well.
             return _step_changed(request, pk, status=409, conflict=error.message)
         except DomainError as error:
+            step = get_object_or_404(customer_steps_for_screens(), pk=pk)
             if error.field in _shown_fields(step, spec, form):
                 add_domain_error(form, error)
             else:
                 panel_error = error.message
         else:
             if not request.htmx:
-                messages.success(request, f"{step.name} for {_where(step.customer)}: {spec.done}.")
-                return redirect(safe_next_url(request, default=reverse("steps:step_detail", args=[step.pk])))
-            return _step_changed(request, pk, progress_changed=spec.progress_changed)
+                messages.success(request, f"{changed.name} for {_where(changed.customer)}: {spec.done}.")
+                return redirect(safe_next_url(request, default=reverse("steps:step_detail", args=[pk])))
+            return _step_changed(request, pk, step=changed, progress_changed=spec.progress_changed)
+    if step.customer_id is None:  # not read yet: the version or the form was refused
+        step = get_object_or_404(customer_steps_for_screens(), pk=pk)
     return render_panel(
         request,
         step,
