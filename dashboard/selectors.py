@@ -1,6 +1,7 @@
 """What the dashboard shows (FV-001): active releases, clusters, quick stats, recent activity."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 
 from clusters.models import Cluster
 from history.choices import EventAction
@@ -8,8 +9,8 @@ from history.models import Event
 from history.selectors import recent_events
 from releases.choices import ReleaseStatus
 from releases.models import Release
-from steps.choices import StepStatus
-from steps.models import CustomerStep
+from steps.choices import StepCategory, StepStatus
+from steps.models import CustomerStep, ProgressCounter
 from steps.progress import overall_by_release
 
 
@@ -32,16 +33,24 @@ def clusters_with_customer_counts():
 
 
 def step_status_counts() -> dict[str, int]:
-    """How many steps of active releases are pending, done, skipped and reverted (archived customers left out)."""
-    counts = dict.fromkeys(StepStatus.values, 0)
-    rows = (
-        CustomerStep.objects.filter(release__status=ReleaseStatus.ACTIVE, customer__deleted_at__isnull=True)
-        .values_list("status")
-        .annotate(count=Count("id"))
-        .order_by()
+    """How many steps of active releases are pending, done, skipped and reverted (archived customers left out).
+
+    From the progress counters (steps, done and skipped per customer and category) and a count of the reverted steps,
+    which the index on (release, category, status) finds without reading the others: two small queries instead of
+    reading every step (200,000 at 2,000 customers by 100 steps)."""
+    current = {"release__status": ReleaseStatus.ACTIVE, "customer__deleted_at__isnull": True}
+    totals = ProgressCounter.objects.filter(**current).aggregate(
+        total=Coalesce(Sum("total"), 0), done=Coalesce(Sum("done"), 0), skipped=Coalesce(Sum("skipped"), 0)
     )
-    counts.update(dict(rows))
-    return counts
+    reverted = CustomerStep.objects.filter(
+        **current, category__in=StepCategory.values, status=StepStatus.REVERTED
+    ).count()
+    return {
+        StepStatus.PENDING: totals["total"] - totals["done"] - totals["skipped"] - reverted,
+        StepStatus.DONE: totals["done"],
+        StepStatus.SKIPPED: totals["skipped"],
+        StepStatus.REVERTED: reverted,
+    }
 
 
 def _summary(event: Event) -> str:

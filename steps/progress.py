@@ -20,8 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum
-from django.db.models.functions import Cast, NullIf
+from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce, NullIf
 
 from clusters.models import Cluster
 from customers.models import Customer
@@ -248,13 +248,14 @@ def overall_progress_by_release(releases) -> dict[int, float | None]:
 def customers_with_progress() -> QuerySet[Customer]:
     """Customers that are not archived, with their cluster, each annotated with `steps_total` and `steps_done` (its
     steps in active releases) and `progress`: done / total * 100 over all those steps together (spec §8.2 per
-    customer), None when it has no step in an active release. In SQL, so that the list can sort by it."""
-    in_active_release = Q(steps__release__status=ReleaseStatus.ACTIVE, steps__deleted_at__isnull=True)
+    customer), None when it has no step in an active release. In SQL, so that the list can sort by it: from the
+    progress counters, a few rows per customer, not its steps."""
+    counters = ProgressCounter.objects.filter(customer=OuterRef("pk"), release__status=ReleaseStatus.ACTIVE).order_by()
     return (
         Customer.objects.select_related("cluster")
         .annotate(
-            steps_total=Count("steps", filter=in_active_release),
-            steps_done=Count("steps", filter=in_active_release & Q(steps__status=StepStatus.DONE)),
+            steps_total=Coalesce(Subquery(counters.values("customer").annotate(n=Sum("total")).values("n")), 0),
+            steps_done=Coalesce(Subquery(counters.values("customer").annotate(n=Sum("done")).values("n")), 0),
         )
         .annotate(
             progress=ExpressionWrapper(
@@ -267,12 +268,12 @@ def customers_with_progress() -> QuerySet[Customer]:
 
 def annotate_customers_progress(customers: list[Customer]) -> list[Customer]:
     """Give each of `customers` (a page of the customers list) the `steps_total`, `steps_done` and `progress` that
-    customers_with_progress annotates, from one aggregate query over their steps only."""
+    customers_with_progress annotates, from one query over their progress counters."""
     counts = {
         row["customer_id"]: row
-        for row in CustomerStep.objects.filter(customer__in=customers, release__status=ReleaseStatus.ACTIVE)
+        for row in ProgressCounter.objects.filter(customer__in=customers, release__status=ReleaseStatus.ACTIVE)
         .values("customer_id")
-        .annotate(total=COUNTS["total"], done=COUNTS["done"])
+        .annotate(total=Sum("total"), done=Sum("done"))
         .order_by()
     }
     for customer in customers:
