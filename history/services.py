@@ -67,16 +67,35 @@ def record_step_events(
     the number of queries grow with the number of customers. Returns how many events were written.
     """
     step_model = steps.model
-    customer_model = step_model._meta.get_field("customer").related_model
     selected_sql, selected_params = steps.order_by().values("pk").query.sql_with_params()
+    sql, params = step_events_insert(
+        action=action,
+        user=user,
+        when=when,
+        before=before,
+        after=after,
+        steps_source=step_model._meta.db_table,
+        customer_model=step_model._meta.get_field("customer").related_model,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} WHERE s.id IN ({selected_sql})", [*params, *selected_params])
+        return cursor.rowcount
+
+
+def step_events_insert(
+    *, action: EventAction, user, when, before: dict | None, after: dict | None, steps_source: str, customer_model
+) -> tuple[str, list]:
+    """The INSERT … SELECT (SQL and parameters) that appends one event per customer step of `steps_source`: the
+    steps table, or the name of a WITH query that returns the columns id, release_id, customer_id, template_id and
+    name of new steps (activation writes its steps and their events in one statement on PostgreSQL). The steps are
+    `s`; a WHERE clause may follow."""
     json_field = Event._meta.get_field("before")
     sql = (
         f"INSERT INTO {Event._meta.db_table} (occurred_at, actor_id, actor_name, action, before, after, "
         "release_id, cluster_id, customer_id, template_step_id, customer_step_id, object_repr) "
         "SELECT %s, %s, %s, %s, %s, %s, s.release_id, c.cluster_id, s.customer_id, s.template_id, s.id, "
         "c.name || ': ' || s.name "
-        f"FROM {step_model._meta.db_table} s JOIN {customer_model._meta.db_table} c ON c.id = s.customer_id "
-        f"WHERE s.id IN ({selected_sql})"
+        f"FROM {steps_source} s JOIN {customer_model._meta.db_table} c ON c.id = s.customer_id"
     )
     params = [
         Event._meta.get_field("occurred_at").get_db_prep_save(when, connection),
@@ -85,11 +104,8 @@ def record_step_events(
         str(action),
         json_field.get_db_prep_save(before, connection),
         json_field.get_db_prep_save(after, connection),
-        *selected_params,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return sql, params
 
 
 def record_step_events_each(*, action: EventAction, steps: list, user, when, before_of, after_of) -> int:

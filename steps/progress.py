@@ -498,14 +498,23 @@ def count_steps_added(steps: QuerySet[CustomerStep]) -> None:
     INSERT … SELECT … GROUP BY whatever their number. The steps are new rows of the caller's transaction: nobody else
     can change them before it commits."""
     selected_sql, selected_params = steps.order_by().values("pk").query.sql_with_params()
-    steps_table = connection.ops.quote_name(CustomerStep._meta.db_table)
-    select_sql = (
-        "SELECT s.release_id, s.customer_id, s.category, COUNT(*), SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END) FROM {steps_table} s WHERE s.id IN ({selected_sql}) "
-        "GROUP BY s.release_id, s.customer_id, s.category ORDER BY s.release_id, s.category, s.customer_id"
+    sql, params = counters_insert(
+        steps_source=connection.ops.quote_name(CustomerStep._meta.db_table), where=f"WHERE s.id IN ({selected_sql})"
     )
     with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(select_sql), [StepStatus.DONE.value, StepStatus.SKIPPED.value, *selected_params])
+        cursor.execute(sql, [*params, *selected_params])
+
+
+def counters_insert(*, steps_source: str, where: str = "") -> tuple[str, list]:
+    """The INSERT … SELECT (SQL and parameters) that counts new customer steps into their counters: the steps of
+    `steps_source` (the steps table, or a WITH query returning release_id, customer_id, category and status), as
+    `s`, that `where` selects."""
+    select_sql = (
+        "SELECT s.release_id, s.customer_id, s.category, COUNT(*), SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN s.status = %s THEN 1 ELSE 0 END) FROM {steps_source} s {where} "
+        "GROUP BY s.release_id, s.customer_id, s.category ORDER BY s.release_id, s.category, s.customer_id"
+    )
+    return _upsert_sql(select_sql), [StepStatus.DONE.value, StepStatus.SKIPPED.value]
 
 
 def count_steps_removed(release_id: int, steps) -> None:
