@@ -318,3 +318,39 @@ def test_mark_all_costs_the_same_at_any_size(client, sized, django_assert_max_nu
 
     assert response.status_code == 200
     assert_counters_right(sized["release"])
+
+
+# --- races ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_to_one_customer_all_add_up(world):
+    """Increments, not recounts: actions on several steps of one customer at the same moment, a bulk action and the
+    deletion of a template step among them, leave counters that equal the steps."""
+    from tests.test_concurrency import _race
+
+    release_activate(release=world.release, user=world.user)
+    customer = world.customers["customer-a"]
+    mine = list(CustomerStep.objects.filter(release=world.release, customer=customer).order_by("pk"))
+    others = list(CustomerStep.objects.filter(release=world.release, template=world.templates[0]).order_by("pk"))
+    user = world.user
+
+    outcomes = _race(
+        lambda: customer_step_mark_done(step=mine[0], user=user),
+        lambda: customer_step_skip(step=mine[1], user=user, reason="not here"),
+        lambda: customer_step_mark_done(step=mine[2], user=user),
+        lambda: customer_steps_bulk_transition(
+            release=world.release,
+            steps_with_versions={step.pk: None for step in others[1:4]},
+            action="mark_done",
+            user=user,
+        ),
+        lambda: template_step_delete(template_step=world.templates[0], user=user),
+    )
+
+    # A step removed with its template step before its action is refused; nothing else fails (no deadlock).
+    assert not [
+        outcome for outcome in outcomes if isinstance(outcome, Exception) and not isinstance(outcome, DomainError)
+    ]
+    assert_counters_right(world.release)
