@@ -256,7 +256,8 @@ def release_matrix(
     With a status (or BLOCKED), only rows where some cell of the cluster has that status stay; the other cells of
     those rows are marked `dimmed`. Every cell carries `.blocked`: the missing variables that block it, if any. With a
     `cell_budget`, only the first clusters' tables that fit in it are read; the others have `rows` None.
-    Six queries: customers, template steps, customer steps (as tuples), the progress (two) and the variables defined.
+    At most six queries: customers, template steps, customer steps (as tuples), the progress (two) and the variables
+    defined (when a cell uses one).
     """
     # Only what the headers show: thousands of customers at scale.
     customers = (
@@ -277,7 +278,13 @@ def release_matrix(
     steps = _matrix_cells(steps) if eager else []
     progress = release_progress(release)
 
-    defined = defined_names(release=release, customers=[c for c in customers if c.cluster_id in eager])
+    # The variables defined only matter when some cell uses one (not one query for a matrix that uses none).
+    uses_variables = any(step.variable_names for step in steps)
+    defined = (
+        defined_names(release=release, customers=[c for c in customers if c.cluster_id in eager])
+        if uses_variables
+        else {}
+    )
 
     def matches(step) -> bool:
         return bool(step.blocked) if status == BLOCKED else step.status == status

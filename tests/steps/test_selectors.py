@@ -212,10 +212,16 @@ def test_fv_003_matrix_takes_six_queries_whatever_the_size(customers, user, djan
     release_activate(release=release, user=user)
     first = CustomerStep.objects.filter(release=release).order_by("pk").first()
     customer_step_add_custom(
-        release=release, customer=first.customer, user=user, name="Extra", category="deploy", type="sql", content="x"
+        release=release,
+        customer=first.customer,
+        user=user,
+        name="Extra",
+        category="deploy",
+        type="sql",
+        content="select '#{customer}'",
     )
 
-    # customers, template steps, customer steps, progress (two), the variables defined
+    # customers, template steps, customer steps, progress (two), the variables defined (a step uses one)
     with django_assert_num_queries(6):
         matrix = release_matrix(release, category="deploy")
 
