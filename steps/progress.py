@@ -19,7 +19,7 @@ the averages of the release in one small aggregate (`progress_around`), and no s
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce, NullIf
 
@@ -568,14 +568,15 @@ def rebuild_counters(releases=None) -> int:
     the recount, which either sees that step as it was (the action adds it after) or sees it committed.
     """
     releases = Release.objects.all() if releases is None else releases
-    list(ProgressCounter.objects.select_for_update().filter(release__in=releases).values_list("pk"))
-    wrong = counter_mismatches(releases)
-    for (release_id, customer_id, category), (_, counts) in sorted(wrong.items()):
-        total, done, skipped = counts
-        ProgressCounter.objects.update_or_create(
-            release_id=release_id,
-            customer_id=customer_id,
-            category=category,
-            defaults={"total": total, "done": done, "skipped": skipped},
-        )
+    with transaction.atomic():
+        list(ProgressCounter.objects.select_for_update().filter(release__in=releases).values_list("pk"))
+        wrong = counter_mismatches(releases)
+        for (release_id, customer_id, category), (_, counts) in sorted(wrong.items()):
+            total, done, skipped = counts
+            ProgressCounter.objects.update_or_create(
+                release_id=release_id,
+                customer_id=customer_id,
+                category=category,
+                defaults={"total": total, "done": done, "skipped": skipped},
+            )
     return len(wrong)

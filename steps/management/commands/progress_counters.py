@@ -1,7 +1,6 @@
 """Check the progress counters against the customer steps they count; with --rebuild, count them again."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from steps.progress import counter_mismatches, rebuild_counters
 
@@ -17,8 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, rebuild: bool = False, **options):
         if rebuild:
-            with transaction.atomic():
-                fixed = rebuild_counters()
+            fixed = rebuild_counters()
             self.stdout.write(f"{fixed} progress counter{'' if fixed == 1 else 's'} rebuilt.")
             return
         wrong = counter_mismatches()
