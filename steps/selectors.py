@@ -151,6 +151,18 @@ def _matrix_cells(steps: QuerySet[CustomerStep]) -> list[MatrixCell]:
     return [make(MatrixCell, row + UNMARKED) for row in rows]
 
 
+@dataclass(slots=True)
+class MatrixCustomer:
+    """A customer as the matrix's column header shows it, with its progress in the category."""
+
+    pk: int
+    name: str
+    namespace: str
+    cluster_id: int
+    progress: float | None = None
+    complete: bool = False
+
+
 @dataclass
 class MatrixRow:
     """One row of the matrix: a template step (a cell for every customer), or a custom or detached step that only
@@ -172,7 +184,7 @@ class ClusterTable:
     `rows` is None when the table is not read yet: a large matrix sends its later tables when scrolled to."""
 
     cluster: Cluster
-    customers: list[Customer]
+    customers: list[MatrixCustomer]
     rows: list[tuple[MatrixRow, list[MatrixCell | None]]] | None
     progress: float | None
     complete: bool = False  # nothing pending or reverted in this category for any of its customers
@@ -227,7 +239,9 @@ def _matrix_rows(templates: list[StepTemplate], steps) -> list[MatrixRow]:
     return sorted([*by_template.values(), *extra.values()], key=lambda row: row.sort_key)
 
 
-def _eager_clusters(customers: list[Customer], templates: list[StepTemplate], cell_budget: int | None) -> set[int]:
+def _eager_clusters(
+    customers: list[MatrixCustomer], templates: list[StepTemplate], cell_budget: int | None
+) -> set[int]:
     """The clusters whose tables the first response carries: in order, as long as their cells (about customers by
     template steps) stay within `cell_budget`; every cluster without a budget."""
     clusters = [customer.cluster_id for customer in customers]
@@ -259,15 +273,19 @@ def release_matrix(
     At most six queries: customers, template steps, customer steps (as tuples), the progress (two) and the variables
     defined (when a cell uses one).
     """
-    # Only what the headers show: thousands of customers at scale.
-    customers = (
-        Customer.objects.filter(enrollments__release=release)
-        .select_related("cluster")
-        .only("name", "namespace", "cluster__name")
-    )
+    # Only what the headers show, as rows: thousands of customers at scale.
+    customers = Customer.objects.filter(enrollments__release=release)
     if cluster is not None:
         customers = customers.filter(cluster=cluster)
-    customers = list(customers.order_by("cluster__name", "cluster_id", "name", "pk"))
+    rows = customers.order_by("cluster__name", "cluster_id", "name", "pk").values_list(
+        "pk", "name", "namespace", "cluster_id", "cluster__name"
+    )
+    clusters: dict[int, Cluster] = {}
+    customers = []
+    for pk, name, namespace, cluster_id, cluster_name in rows:
+        if cluster_id not in clusters:
+            clusters[cluster_id] = Cluster(pk=cluster_id, name=cluster_name)
+        customers.append(MatrixCustomer(pk, name, namespace, cluster_id))
     templates = list(StepTemplate.objects.filter(release=release, category=category).order_by("order_index", "pk"))
     eager = _eager_clusters(customers, templates, cell_budget)
     steps = CustomerStep.objects.filter(release=release, category=category, customer__deleted_at__isnull=True)
@@ -316,7 +334,7 @@ def release_matrix(
                 table_rows.append((row, cells))
         tables.append(
             ClusterTable(
-                cluster=members[0].cluster,
+                cluster=clusters[cluster_id],
                 customers=members,
                 rows=table_rows,
                 progress=progress.cluster_percent(cluster_id, category),
