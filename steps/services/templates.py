@@ -125,6 +125,10 @@ def template_step_update(*, template_step: StepTemplate, user, **changes) -> Ste
     propagated = {field: new[field] for field in PROPAGATED_FIELDS if field in new}
     if propagated:
         followers = CustomerStep.objects.filter(template=template_step, status=StepStatus.PENDING, is_overridden=False)
+        # Locked in id order before they are written, the order bulk actions and Mark All lock steps in: an UPDATE
+        # locks rows in the order it finds them, and two transactions locking the same steps in different orders
+        # deadlock on PostgreSQL.
+        list(followers.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
         record_step_events(
             action=EventAction.STEP_UPDATED_FROM_TEMPLATE,
             steps=followers,
