@@ -240,11 +240,6 @@ def overall_by_release(releases) -> dict[int, OverallProgress]:
     }
 
 
-def overall_progress_by_release(releases) -> dict[int, float | None]:
-    """Overall progress (average of the customers' done / total) of several releases, from one aggregate query."""
-    return {pk: overall.percent for pk, overall in overall_by_release(releases).items()}
-
-
 def customers_with_progress() -> QuerySet[Customer]:
     """Customers that are not archived, with their cluster, each annotated with `steps_total` and `steps_done` (its
     steps in active releases) and `progress`: done / total * 100 over all those steps together (spec §8.2 per
