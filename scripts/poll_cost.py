@@ -257,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=0, help="steps someone else marks done during the run")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument(
-        "--conn-max-age", type=int, default=0, help="DATABASE_CONN_MAX_AGE for gunicorn (default 0, Rollcall's)"
+        "--conn-max-age",
+        type=int,
+        default=0,
+        help="DATABASE_CONN_MAX_AGE for gunicorn (default 0: the connection pool, Rollcall's default on PostgreSQL)",
     )
     args = parser.parse_args(argv)
     if min(args.workers, args.viewers, args.customers, args.steps) < 1 or args.duration <= 0 or args.changes < 0:
