@@ -90,7 +90,7 @@ def _on_matrix(request, step) -> bool:
     )
 
 
-def _changed_fragments(request, step, actions, *, progress_changed: bool, progress=None, changed_by: str = "") -> dict:
+def changed_fragments(request, step, actions, *, progress_changed: bool, progress=None, changed_by: str = "") -> dict:
     """What else changed on the requesting page, and only what that page shows: the matrix cell and progress, the
     checklist row and counts, or the cross-customer row and summary.
 
@@ -149,7 +149,7 @@ def _step_changed(request, pk, *, step=None, status=200, conflict=None, progress
     elsewhere on the requesting page."""
     step = step or get_object_or_404(customer_steps_for_screens(), pk=pk)
     context = panel_context(request, step, conflict=conflict)
-    context.update(_changed_fragments(request, step, context["actions"], progress_changed=progress_changed))
+    context.update(changed_fragments(request, step, context["actions"], progress_changed=progress_changed))
     return render(request, "steps/_step_changed.html", context, status=status)
 
 

@@ -28,7 +28,7 @@ from steps.progress import release_progress
 from steps.rendering import missing_names
 from steps.selectors import customer_steps_for_screens, step_actions, template_step_counts
 from steps.services import customer_steps_bulk_transition
-from steps.views.actions import _changed_fragments
+from steps.views.actions import changed_fragments
 from steps.views.panel import requesting_page
 from variables.selectors import defined_names
 
@@ -61,7 +61,7 @@ def _step_fragments(request, release, result, next_url: str) -> dict:
         if progress_changed:
             customers_done.add(step.customer_id)
         actions = step_actions(step, missing_names(step, defined[step.customer_id]))
-        context = _changed_fragments(request, step, actions, progress_changed=progress_changed, progress=progress)
+        context = changed_fragments(request, step, actions, progress_changed=progress_changed, progress=progress)
         context.update({"step": step, "next_url": next_url})
         fragments.append(render_to_string("steps/_step_changed.html#step_oob", context, request=request))
     extra = {"fragments": mark_safe("".join(fragments))}

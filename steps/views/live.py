@@ -26,7 +26,7 @@ from steps.live import (
 from steps.progress import release_progress
 from steps.rendering import missing_names
 from steps.selectors import customer_steps_for_screens, step_actions
-from steps.views.actions import _changed_fragments
+from steps.views.actions import changed_fragments
 from steps.views.panel import panel_context, requesting_page
 from variables.selectors import defined_names
 
@@ -73,7 +73,7 @@ def _fragments(request, steps) -> list[str]:
     fragments = []
     for step in steps:
         key = (step.customer_id, step.category) if page != "template_step_status" else None
-        context = _changed_fragments(
+        context = changed_fragments(
             request,
             step,
             step.live_actions,
