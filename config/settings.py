@@ -102,6 +102,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "template_partials",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
+    "api",
+    "webhooks",
     "clusters",
     "customers",
     "releases",
@@ -204,6 +211,20 @@ CACHES = {
         "TIMEOUT": 60 * 60 * 24 * 14,  # a session's own age (SESSION_COOKIE_AGE) bounds it anyway
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     }
+}
+
+# Background work (webhook deliveries): django-tasks with its database backend, so a task is enqueued in the same
+# transaction as the change that caused it; `python manage.py db_worker` runs them (make serve starts one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "ENQUEUE_ON_COMMIT": False}}
+
+# The REST API (api/, Django REST framework) and its OpenAPI schema (drf-spectacular, assets from its sidecar).
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rollcall API",
+    "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # One query for a user's permissions, their own and their role's (ModelBackend asks two), kept on the user for the

@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("steps.urls")),
     path("audit/", include("audit.urls")),
     path("variables/", include("variables.urls")),
+    path("api/", include("api.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,4 @@
+"""api URLs."""
+
+app_name = "api"
+urlpatterns: list = []

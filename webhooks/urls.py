@@ -1,0 +1,4 @@
+"""webhooks URLs."""
+
+app_name = "webhooks"
+urlpatterns: list = []
