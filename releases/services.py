@@ -23,6 +23,9 @@ from releases.rules import refuse_if_archived, refuse_if_not_active
 from steps.enrollment import enroll
 from steps.models import StepTemplate
 from variables.services import variables_copy
+from webhooks.choices import EventType
+from webhooks.payloads import release_event
+from webhooks.services import notify
 
 # The release lifecycle (FR-002): status → the statuses it may move to, and the word for that move.
 RELEASE_TRANSITIONS: dict[str, dict[str, str]] = {
@@ -157,6 +160,12 @@ def release_activate(*, release: Release, user, exclude_customers=(), exclude_cl
             "steps_created": created,
         },
     )
+    notify(
+        EventType.RELEASE_ACTIVATED,
+        lambda: release_event(
+            EventType.RELEASE_ACTIVATED, release=release, user=user, status_before=ReleaseStatus.DRAFT, when=when
+        ),
+    )
     return release
 
 
@@ -253,5 +262,11 @@ def release_archive(*, release: Release, user) -> Release:
         when=when,
         before={"status": ReleaseStatus.ACTIVE.value},
         after={"status": ReleaseStatus.ARCHIVED.value},
+    )
+    notify(
+        EventType.RELEASE_ARCHIVED,
+        lambda: release_event(
+            EventType.RELEASE_ARCHIVED, release=release, user=user, status_before=ReleaseStatus.ACTIVE, when=when
+        ),
     )
     return release

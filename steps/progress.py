@@ -29,6 +29,9 @@ from releases.choices import ReleaseStatus
 from releases.models import Enrollment, Release
 from steps.choices import StepStatus
 from steps.models import CustomerStep, ProgressCounter
+from webhooks.choices import EventType
+from webhooks.payloads import category_completed_event, release_event
+from webhooks.services import notify
 
 ALL_CATEGORIES = None  # the key for "every category together"
 # The aggregates every count below is made of.
@@ -475,7 +478,55 @@ def count_status_changes(steps, before: dict[int, str]) -> None:
     if len(release_ids) > 1:
         raise ValueError("count_status_changes counts the steps of one release at a time")
     if release_ids:
-        add_to_counters(release_ids.pop(), deltas)
+        release_id = release_ids.pop()
+        add_to_counters(release_id, deltas)
+        notify(
+            (EventType.CATEGORY_COMPLETED, EventType.RELEASE_COMPLETED),
+            lambda: completion_events(release_id, deltas, steps),
+        )
+
+
+def completion_events(release_id: int, deltas: dict[tuple[int, str], Delta], steps) -> list[dict]:
+    """The webhook events of status changes just counted: each customer whose category they completed (nothing
+    left pending or reverted), and the release when that left nothing to do in it. Read only when a webhook hears
+    them: the counters of the categories that gained done or skipped steps, and the release's totals."""
+    finishing = {key: delta for key, delta in deltas.items() if delta[1] + delta[2] > 0}
+    if not finishing:
+        return []
+    which = Q()
+    for customer_id, category in finishing:
+        which |= Q(customer_id=customer_id, category=category)
+    step_of = {(step.customer_id, step.category): step for step in steps}
+    events = []
+    for customer_id, category, total, done, skipped in ProgressCounter.objects.filter(
+        which, release_id=release_id
+    ).values_list("customer_id", "category", "total", "done", "skipped"):
+        _, done_added, skipped_added = finishing[customer_id, category]
+        if (
+            StepCounts(total, done, skipped).complete
+            and not StepCounts(total, done - done_added, skipped - skipped_added).complete
+        ):
+            step = step_of[customer_id, category]
+            events.append(
+                category_completed_event(
+                    release=step.release, customer=step.customer, category=category, user=step.executed_by
+                )
+            )
+    if events:
+        release = ProgressCounter.objects.filter(release_id=release_id, customer__deleted_at__isnull=True).aggregate(
+            total=Sum("total"), finished=Sum(F("done") + F("skipped"))
+        )
+        if StepCounts(release["total"] or 0, release["finished"] or 0).complete:
+            step = steps[0]
+            events.append(
+                release_event(
+                    EventType.RELEASE_COMPLETED,
+                    release=step.release,
+                    user=step.executed_by,
+                    status_before=ReleaseStatus.ACTIVE,
+                )
+            )
+    return events
 
 
 def count_status_change(step, before: str) -> None:

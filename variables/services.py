@@ -17,6 +17,9 @@ from history.choices import EventAction
 from history.services import record_event
 from variables.models import INVALID_NAME, Variable, scope_of
 from variables.selectors import variables_of
+from webhooks.choices import EventType
+from webhooks.payloads import variable_event
+from webhooks.services import notify
 
 MAX_VALUE_BYTES = 64 * 1024
 VALUE_TOO_LONG = "A value holds at most 64 KB; this one has {size} bytes."
@@ -26,6 +29,12 @@ PLAIN_NEEDS_VALUE = "To make a sensitive value plain, enter the value again: the
 VARIABLE_ALREADY_DELETED = "Variable {key} of {owner} is already deleted."
 
 EDITABLE_FIELDS = ("key", "value", "is_sensitive")
+# The word a webhook's variable.changed event uses for each history action.
+VARIABLE_ACTIONS = {
+    EventAction.VARIABLE_ADDED: "added",
+    EventAction.VARIABLE_CHANGED: "changed",
+    EventAction.VARIABLE_DELETED: "deleted",
+}
 
 
 def choose_owner(*, customer=None, cluster=None, release=None):
@@ -50,6 +59,17 @@ def _record(action: EventAction, variable: Variable, *, user, before=None, after
         before=before,
         after=after,
         **{scope_of(owner): owner},
+    )
+    notify(
+        EventType.VARIABLE_CHANGED,
+        lambda: variable_event(
+            action=VARIABLE_ACTIONS[action],
+            owner_scope=scope_of(owner),
+            owner=owner,
+            key=variable.key,
+            is_sensitive=variable.is_sensitive,
+            user=user,
+        ),
     )
 
 

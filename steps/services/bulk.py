@@ -24,6 +24,9 @@ from steps.rendering import step_text
 from steps.services.rules import SKIP_REASON_REQUIRED, locked_release
 from steps.transitions import STEP_TRANSITIONS
 from variables.selectors import resolved_values_of
+from webhooks.choices import EventType
+from webhooks.payloads import step_status_events
+from webhooks.services import notify
 
 # action → (history event, what the summary says was done with the steps, the past participle of a refusal)
 BULK_ACTIONS = {
@@ -220,5 +223,9 @@ def _apply(steps: list[CustomerStep], *, action: str, user, reason: str, evidenc
         when=when,
         before_of=lambda step: befores[step.pk],
         after_of=lambda step: afters[step.pk],
+    )
+    notify(
+        EventType.STEP_STATUS_CHANGED,
+        lambda: step_status_events(steps, {pk: before["status"] for pk, before in befores.items()}, user=user),
     )
     return steps

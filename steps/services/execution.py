@@ -31,6 +31,9 @@ from steps.services.rules import (
 )
 from steps.transitions import OUTSTANDING
 from variables.selectors import resolved_values
+from webhooks.choices import EventType
+from webhooks.payloads import step_status_events
+from webhooks.services import notify
 
 MARK_ALL_BLOCKED = (
     "Nothing was marked: these steps of {customer} use variables with no value: {steps}. Set the values, or skip "
@@ -66,6 +69,7 @@ def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes
         before=before,
         after=after,
     )
+    notify(EventType.STEP_STATUS_CHANGED, lambda: step_status_events([step], {step.pk: before["status"]}, user=user))
     return step
 
 
@@ -214,4 +218,5 @@ def customer_steps_mark_all_done(*, release, customer: Customer, category: str, 
         before_of=lambda step: {"status": before[step.pk], "evidence_sha256": ""},
         after_of=lambda step: {**after, "evidence_sha256": step.evidence_sha256},
     )
+    notify(EventType.STEP_STATUS_CHANGED, lambda: step_status_events(steps, before, user=user, when=when))
     return len(steps)

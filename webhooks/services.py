@@ -1,0 +1,215 @@
+"""Every change to webhooks: subscribe a URL, edit, deactivate or reactivate it, redeliver; and `notify`, which the
+services where events happen call, once each, inside their transaction.
+
+`notify` costs no query when no active subscription hears the event: the event types that active subscriptions
+hear are kept in the default cache (a file cache every process of the host shares), keyed by database, and set
+again after each change to a subscription. When one does, it writes a Delivery per subscription and event and
+enqueues one task for them all, in the caller's transaction (ENQUEUE_ON_COMMIT is off): a change rolled back
+sends nothing, and a delivery waits in the database while its receiver is down.
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import connections, transaction
+from django.utils import timezone
+
+from accounts.permissions import CHANGE_RELEASE
+from core import crypto
+from core.errors import DomainError
+from core.models import validate_or_refuse
+from webhooks.choices import DeliveryStatus, EventType, PayloadFormat
+from webhooks.models import Delivery, Subscription
+from webhooks.signing import new_secret
+from webhooks.tasks import deliver
+
+MANAGE_WEBHOOKS = CHANGE_RELEASE  # whoever may change releases manages their webhooks
+WEBHOOKS_REFUSED = "You ({user}) may not manage webhooks: your role does not allow it."
+NO_EVENTS = "Choose at least one event."
+UNKNOWN_EVENTS = "Unknown event types: {names}."
+UNKNOWN_FORMAT = "Unknown format: {format}."
+ALREADY_INACTIVE = "Webhook {name} is already inactive."
+ALREADY_ACTIVE = "Webhook {name} is already active."
+CANT_REDELIVER = "Only a delivered or failed delivery can be sent again; this one is {status}."
+EDITABLE_FIELDS = ("name", "target_url", "events", "format")
+
+
+def require_manager(user) -> None:
+    """Refuse (PermissionDenied) unless `user` may manage webhooks."""
+    if user is not None and not user.has_perm(MANAGE_WEBHOOKS):
+        raise PermissionDenied(WEBHOOKS_REFUSED.format(user=user))
+
+
+# --- which events someone hears -----------------------------------------------------------------------------------
+
+
+def _summary_key() -> str:
+    return f"webhooks:heard-events:{connections['default'].settings_dict['NAME']}"
+
+
+def _heard_in_database() -> frozenset[str]:
+    events = set()
+    for subscribed in Subscription.objects.filter(is_active=True).values_list("events", flat=True):
+        events.update(subscribed)
+    return frozenset(events)
+
+
+def heard_events() -> frozenset[str]:
+    """The event types some active subscription hears: from the cache, or one query when it has none (then kept).
+
+    `add`, not `set`: a process that read the subscriptions just before a change committed must not overwrite
+    what the change set after its commit.
+    """
+    heard = cache.get(_summary_key())
+    if heard is None:
+        heard = _heard_in_database()
+        cache.add(_summary_key(), heard, timeout=None)
+    return heard
+
+
+def refresh_heard_events() -> None:
+    """Set the cached event types from the subscriptions as they are (after a change commits, after migrate)."""
+    cache.set(_summary_key(), _heard_in_database(), timeout=None)
+
+
+def _subscriptions_changed() -> None:
+    """Forget the cached event types now (this transaction reads them again) and set them once it commits."""
+    cache.delete(_summary_key())
+    transaction.on_commit(refresh_heard_events)
+
+
+# --- events ---------------------------------------------------------------------------------------------------------
+
+
+def notify(event_types: str | Iterable[str], build: Callable[[], dict | list[dict]]) -> list[Delivery]:
+    """Queue the events `build` returns for every active subscription that hears their type.
+
+    `event_types` are the types `build` may return: when no active subscription hears any of them, `build` is not
+    called and nothing is read or written. Call it inside the transaction of the change, after the change.
+    """
+    types = {event_types} if isinstance(event_types, str) else set(event_types)
+    if not types & heard_events():
+        return []
+    events = build()
+    events = [events] if isinstance(events, dict) else list(events)
+    if not events:
+        return []
+    subscriptions = list(Subscription.objects.filter(is_active=True).only("pk", "events"))
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            subscription=subscription,
+            event_id=event["id"],
+            event_type=event["type"],
+            payload=event,
+            next_attempt_at=timezone.now(),
+        )
+        for event in events
+        for subscription in subscriptions
+        if event["type"] in subscription.events
+    )
+    if deliveries:
+        deliver.enqueue([delivery.pk for delivery in deliveries])
+    return deliveries
+
+
+# --- subscriptions --------------------------------------------------------------------------------------------------
+
+
+def _clean_events(events) -> list[str]:
+    events = list(dict.fromkeys(events or []))
+    if not events:
+        raise DomainError(NO_EVENTS, field="events")
+    unknown = [event for event in events if event not in EventType.values]
+    if unknown:
+        raise DomainError(UNKNOWN_EVENTS.format(names=", ".join(map(str, unknown))), field="events")
+    return [event for event in EventType.values if event in events]  # in the order the form lists them
+
+
+def _check_format(format: str) -> None:
+    if format not in PayloadFormat.values:
+        raise DomainError(UNKNOWN_FORMAT.format(format=format), field="format")
+
+
+@transaction.atomic
+def subscription_create(
+    *, name: str, target_url: str, events, format: str = PayloadFormat.JSON, user
+) -> tuple[Subscription, str]:
+    """Subscribe a URL to events; returns the subscription and its new signing secret, which is shown this once.
+
+    The secret is stored encrypted (core.crypto) when ROLLCALL_ENCRYPTION_KEY is set.
+    """
+    require_manager(user)
+    _check_format(format)
+    secret = new_secret()
+    encrypted = crypto.encryption_configured()
+    subscription = Subscription(
+        name=(name or "").strip(),
+        target_url=(target_url or "").strip(),
+        events=_clean_events(events),
+        format=format,
+        secret=crypto.encrypt(secret) if encrypted else secret,
+        secret_encrypted=encrypted,
+        created_by=user,
+    )
+    validate_or_refuse(subscription, fields=["name", "target_url"])
+    subscription.save()
+    _subscriptions_changed()
+    return subscription, secret
+
+
+@transaction.atomic
+def subscription_update(*, subscription: Subscription, user, **changes) -> Subscription:
+    """Change a subscription's name, URL, events or format; its secret stays."""
+    require_manager(user)
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if "events" in changes:
+        changes["events"] = _clean_events(changes["events"])
+    if "format" in changes:
+        _check_format(changes["format"])
+    for field in ("name", "target_url"):
+        if field in changes:
+            changes[field] = (changes[field] or "").strip()
+    for field, value in changes.items():
+        setattr(subscription, field, value)
+    validate_or_refuse(subscription, fields=["name", "target_url"])
+    subscription.save()
+    _subscriptions_changed()
+    return subscription
+
+
+@transaction.atomic
+def subscription_set_active(*, subscription: Subscription, active: bool, user) -> Subscription:
+    """Deactivate a subscription (it hears nothing more; its deliveries still pending are not sent) or activate it
+    again. Nothing is deleted: its delivery log stays."""
+    require_manager(user)
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    if subscription.is_active == active:
+        raise DomainError((ALREADY_ACTIVE if active else ALREADY_INACTIVE).format(name=subscription.name))
+    subscription.is_active = active
+    subscription.save(update_fields=["is_active", "updated_at"])
+    _subscriptions_changed()
+    return subscription
+
+
+@transaction.atomic
+def delivery_redeliver(*, delivery: Delivery, user) -> Delivery:
+    """Send a delivered or failed delivery again, as a new delivery of the same event (same event id, so that a
+    receiver can tell); the first one's record stays as it was."""
+    require_manager(user)
+    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    if delivery.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+        raise DomainError(CANT_REDELIVER.format(status=delivery.get_status_display().lower()))
+    again = Delivery.objects.create(
+        subscription_id=delivery.subscription_id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        payload=delivery.payload,
+        redelivery_of=delivery,
+        next_attempt_at=timezone.now(),
+    )
+    deliver.enqueue([again.pk])
+    return again

@@ -1,0 +1,141 @@
+"""Sending deliveries, in the task queue (django-tasks, database backend; `manage.py db_worker` runs it).
+
+A delivery is claimed before it is sent: one conditional UPDATE moves it from pending to sending, and only the
+worker whose UPDATE changed the row sends it, so two workers (or a retry and a redelivery) never send one delivery
+twice. A 2xx answer delivers it; anything else schedules the next attempt with exponential backoff (30 s * 2^n by
+default) as a new task with `run_after`, until the limit of attempts, when it fails.
+"""
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks import task
+
+from core import crypto
+from webhooks.choices import DeliveryStatus, PayloadFormat
+from webhooks.models import Delivery, Subscription
+from webhooks.payloads import slack_text
+from webhooks.signing import SIGNATURE_HEADER, signature
+
+TIMEOUT_SECONDS = 10
+# A claim older than this is a worker that died while sending: the delivery may be claimed again.
+CLAIM_LEASE = timedelta(minutes=5)
+SUBSCRIPTION_INACTIVE = "Not sent: the subscription was deactivated."
+
+
+def max_attempts() -> int:
+    """How many times a delivery is tried before it fails (ROLLCALL_WEBHOOK_MAX_ATTEMPTS, default 8)."""
+    return int(os.environ.get("ROLLCALL_WEBHOOK_MAX_ATTEMPTS", "8"))
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: ROLLCALL_WEBHOOK_BACKOFF_SECONDS (30) * 2^(attempts - 1)."""
+    return timedelta(seconds=int(os.environ.get("ROLLCALL_WEBHOOK_BACKOFF_SECONDS", "30")) * 2 ** (attempts - 1))
+
+
+@task()
+def deliver(delivery_ids: list[int]) -> dict[str, str]:
+    """Send each of the deliveries (those still pending); returns what became of each."""
+    return {str(pk): attempt_delivery(pk) for pk in delivery_ids}
+
+
+def signing_secret(subscription: Subscription) -> str:
+    return crypto.decrypt(subscription.secret) if subscription.secret_encrypted else subscription.secret
+
+
+def request_body(delivery: Delivery) -> bytes:
+    """The body sent: the payload, or for a Slack-compatible subscription {"text": one line}."""
+    if delivery.subscription.format == PayloadFormat.SLACK:
+        return json.dumps({"text": slack_text(delivery.payload)}).encode()
+    return json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer like any other non-2xx: the body is not sent on to another URL."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
+    """POST `body`; (the answer's status code, "") or (None or the code, why it failed, without secrets)."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        return error.code, f"HTTP {error.code}"
+    except urllib.error.URLError as error:
+        return None, f"Could not connect: {error.reason}"[:300]
+    except (TimeoutError, OSError, ValueError) as error:
+        return None, f"{type(error).__name__}: {error}"[:300]
+
+
+def _claim(delivery_id: int) -> datetime | None:
+    """Take the delivery for this worker (pending, or sending under an expired claim); the claim's time, or None
+    when another worker has it or it is no longer pending."""
+    now = timezone.now()
+    claimable = Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - CLAIM_LEASE)
+    with transaction.atomic():
+        claimed = Delivery.objects.filter(claimable, pk=delivery_id).update(
+            status=DeliveryStatus.SENDING, claimed_at=now
+        )
+    return now if claimed else None
+
+
+def attempt_delivery(delivery_id: int) -> str:
+    """Send one delivery if this worker can claim it, and record how it went: delivered, retry, failed or skipped."""
+    claimed_at = _claim(delivery_id)
+    if claimed_at is None:
+        return "skipped"
+    delivery = Delivery.objects.select_related("subscription").get(pk=delivery_id)
+    subscription = delivery.subscription
+    if not subscription.is_active:
+        code, error = None, SUBSCRIPTION_INACTIVE
+        outcome = DeliveryStatus.FAILED
+    else:
+        body = request_body(delivery)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Rollcall-Webhooks/1",
+            "X-Rollcall-Event": delivery.event_type,
+            "X-Rollcall-Event-Id": str(delivery.event_id),
+            "X-Rollcall-Delivery": str(delivery.pk),
+            SIGNATURE_HEADER: signature(signing_secret(subscription), body, int(time.time())),
+        }
+        code, error = post(subscription.target_url, body, headers)
+        if code is not None and 200 <= code < 300:
+            outcome = DeliveryStatus.DELIVERED
+        elif delivery.attempts + 1 >= max_attempts():
+            outcome = DeliveryStatus.FAILED
+        else:
+            outcome = DeliveryStatus.PENDING
+    _record_attempt(delivery, claimed_at=claimed_at, outcome=outcome, code=code, error=error)
+    return "retry" if outcome == DeliveryStatus.PENDING else str(outcome)
+
+
+@transaction.atomic
+def _record_attempt(delivery: Delivery, *, claimed_at, outcome: str, code: int | None, error: str) -> None:
+    """Write the attempt's result under this worker's claim; a retry's task is enqueued in the same transaction."""
+    now = timezone.now()
+    attempts = delivery.attempts + (0 if error == SUBSCRIPTION_INACTIVE else 1)
+    changes = {"status": outcome, "attempts": attempts, "response_code": code, "last_error": error, "claimed_at": None}
+    if outcome == DeliveryStatus.DELIVERED:
+        changes |= {"delivered_at": now, "next_attempt_at": None}
+    elif outcome == DeliveryStatus.PENDING:
+        changes["next_attempt_at"] = now + backoff(attempts)
+    else:
+        changes["next_attempt_at"] = None
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=claimed_at).update(**changes)
+    if outcome == DeliveryStatus.PENDING:
+        deliver.using(run_after=changes["next_attempt_at"]).enqueue([delivery.pk])
