@@ -218,10 +218,41 @@ CACHES = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "ENQUEUE_ON_COMMIT": False}}
 
 # The REST API (api/, Django REST framework) and its OpenAPI schema (drf-spectacular, assets from its sidecar).
-REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+# A call carries an API token (`Authorization: Bearer …`, api.authentication) or, from a browser, the session, which
+# then needs CSRF as every form does (DRF's SessionAuthentication checks it). Who may change what is the services'
+# decision (accounts.permissions), as on the screens. Calls per token: ROLLCALL_API_THROTTLE_RATE, in the default cache.
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("ROLLCALL_API_THROTTLE_RATE", "600/min")},
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rollcall API",
+    "DESCRIPTION": "Clusters, customers, releases and their steps. Send an API token (the API tokens page, or "
+    "`manage.py api_token create`) as `Authorization: Bearer <token>`.",
     "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ReleaseTypeEnum": "releases.choices.ReleaseType",
+        "ReleaseStatusEnum": "releases.choices.ReleaseStatus",
+        "StepTypeEnum": "steps.choices.StepType",
+        "StepStatusEnum": "steps.choices.StepStatus",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

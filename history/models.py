@@ -28,6 +28,9 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="rollcall_events"
     )
     actor_name = models.CharField(max_length=150)
+    # What the change came through when not the screens or a command: "API token 'jenkins'" (history.context).
+    # The database default serves the INSERT … SELECT statements that write events in bulk.
+    via = models.CharField(max_length=200, blank=True, default="", db_default="")
     action = models.CharField(max_length=40, choices=EventAction.choices)
     # No index of its own: event_release_idx (release, occurred_at) serves it.
     release = models.ForeignKey(
@@ -96,4 +99,9 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_name}: {self.get_action_display()} — {self.object_repr}"
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label}: {self.get_action_display()} — {self.object_repr}"
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, and through what when it was not the screens: "ana via API token 'jenkins'"."""
+        return f"{self.actor_name} via {self.via}" if self.via else self.actor_name

@@ -115,12 +115,13 @@ def _csv_json(values) -> str:
 
 def audit_csv_rows(events: QuerySet[Event]) -> Iterator[list[str]]:
     """The header, then one row per event (AUDIT_CSV_COLUMNS), read in chunks so an export of any size streams
-    in constant memory. Times are ISO 8601 in the site's time zone; cells a spreadsheet would run are quoted."""
+    in constant memory. Times are ISO 8601 in the site's time zone; cells a spreadsheet would run are quoted. The actor
+    says what a change came through when it was not the screens ("ana via API token 'jenkins'")."""
     yield list(AUDIT_CSV_COLUMNS)
     for event in events.iterator(chunk_size=2000):
         row = [
             timezone.localtime(event.occurred_at).isoformat(),
-            event.actor_name,
+            event.actor_label,
             event.action,
             event.get_action_display(),
             event.release.name if event.release else "",

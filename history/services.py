@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from history.choices import EventAction
+from history.context import current_via
 from history.models import SYSTEM_ACTOR, Event
 
 
@@ -40,6 +41,7 @@ def record_event(
         occurred_at=when or timezone.now(),
         actor=user,
         actor_name=actor_name(user),
+        via=current_via(),
         action=action,
         release=release,
         cluster=cluster,
@@ -91,9 +93,9 @@ def step_events_insert(
     `s`; a WHERE clause may follow."""
     json_field = Event._meta.get_field("before")
     sql = (
-        f"INSERT INTO {Event._meta.db_table} (occurred_at, actor_id, actor_name, action, before, after, "
+        f"INSERT INTO {Event._meta.db_table} (occurred_at, actor_id, actor_name, via, action, before, after, "
         "release_id, cluster_id, customer_id, template_step_id, customer_step_id, object_repr) "
-        "SELECT %s, %s, %s, %s, %s, %s, s.release_id, c.cluster_id, s.customer_id, s.template_id, s.id, "
+        "SELECT %s, %s, %s, %s, %s, %s, %s, s.release_id, c.cluster_id, s.customer_id, s.template_id, s.id, "
         "c.name || ': ' || s.name "
         f"FROM {steps_source} s JOIN {customer_model._meta.db_table} c ON c.id = s.customer_id"
     )
@@ -101,6 +103,7 @@ def step_events_insert(
         Event._meta.get_field("occurred_at").get_db_prep_save(when, connection),
         user.pk if user is not None else None,
         actor_name(user),
+        current_via(),
         str(action),
         json_field.get_db_prep_save(before, connection),
         json_field.get_db_prep_save(after, connection),
@@ -116,6 +119,7 @@ def record_step_events_each(*, action: EventAction, steps: list, user, when, bef
             occurred_at=when,
             actor=user,
             actor_name=actor_name(user),
+            via=current_via(),
             action=action,
             release_id=step.release_id,
             cluster_id=step.customer.cluster_id,
