@@ -398,3 +398,20 @@ def test_a_viewer_may_read_the_report_and_an_anonymous_visitor_is_sent_to_log_in
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_release_page_links_to_the_report_for_all_customers(client, world, story):
+    page = client.get(reverse("releases:release_detail", args=[world.release.pk])).content.decode()
+
+    assert f'href="{reverse("audit:evidence_report", args=[world.release.pk])}">📋 Evidence report</a>' in page
+    assert f'href="{reverse("audit:evidence_csv", args=[world.release.pk])}" download>⬇️ Evidence CSV</a>' in page
+
+
+def test_a_customer_checklist_links_to_the_report_for_that_customer(client, world, story, viewer):
+    client.force_login(viewer)
+    args = [world.release.pk, world.customers["customer-b"].pk]
+
+    page = client.get(reverse("steps:customer_steps", args=args)).content.decode()
+
+    assert f'href="{reverse("audit:evidence_report_customer", args=args)}">📋 Evidence report</a>' in page
+    assert f'href="{reverse("audit:evidence_csv_customer", args=args)}" download>⬇️ Evidence CSV</a>' in page
