@@ -42,8 +42,14 @@ class IdOrNameField(serializers.Field):
             raise serializers.ValidationError(UNKNOWN_BY_ID_OR_NAME.format(model=model, value=data))
         return found[0]
 
+    def get_attribute(self, instance):
+        """The related object's id as the row holds it: no query to load the object."""
+        if len(self.source_attrs) == 1:
+            return getattr(instance, f"{self.source_attrs[0]}_id")
+        return super().get_attribute(instance)
+
     def to_representation(self, value):
-        return value.pk
+        return getattr(value, "pk", value)
 
 
 class MetadataField(serializers.JSONField):
