@@ -284,11 +284,12 @@ def time_whole_page(client, url: str, *, repeats: int, warm_ups: int, prefix: st
 
 
 def raw_matrix(release_pk: int, category: str) -> bytes:
-    """The raw limit of the matrix: one SELECT of its cells, joined into `<td>` strings with what a cell must show
-    (status class and label, id, version), in cluster, step and customer order."""
+    """The raw limit of the matrix: one SELECT of its cells, joined into the `<td>` strings the matrix sends for a
+    plain cell (id, version, status class and label), in cluster, step and customer order, encoded."""
     from django.db import connection
 
     from customers.models import Customer
+    from steps.choices import STATUS_LABELS
     from steps.models import CustomerStep
 
     quote = connection.ops.quote_name
@@ -301,8 +302,8 @@ def raw_matrix(release_pk: int, category: str) -> bytes:
             [release_pk, category],
         )
         return "".join(
-            f'<td class="cell"><button id="cell-{pk}" data-version="{version}">'
-            f'<span class="status status-{status}">{status.title()}</span></button></td>'
+            f'<td><button id="cell-{pk}" name="step" value="{pk}" data-version="{version}" class="status-{status}">'
+            f"{STATUS_LABELS[status]}</button></td>"
             for pk, status, version in cursor.fetchall()
         ).encode()
 

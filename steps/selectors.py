@@ -142,8 +142,9 @@ UNMARKED = ((), False)
 
 def _matrix_cells(steps: QuerySet[CustomerStep]) -> list[MatrixCell]:
     """The cells of the matrix as plain tuples, read with one SQL statement the ORM wrote: no model instance and no
-    field converter per value (SQLite gives booleans as 0 and 1, which the matrix only tests for truth)."""
-    sql, params = steps.order_by(*STEP_ORDER).values_list(*MATRIX_CELL_COLUMNS).query.sql_with_params()
+    field converter per value (SQLite gives booleans as 0 and 1, which the matrix only tests for truth). In no order:
+    _matrix_rows places each cell by its template step and customer, and orders the rows itself."""
+    sql, params = steps.order_by().values_list(*MATRIX_CELL_COLUMNS).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

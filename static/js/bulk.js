@@ -117,7 +117,7 @@
 
   // --- the matrix: Select mode ---------------------------------------------------------------------------------
 
-  function rowCells(tr) { return tr ? Array.from(tr.querySelectorAll("td.cell button[id^='cell-']")) : []; }
+  function rowCells(tr) { return tr ? Array.from(tr.querySelectorAll("td > button[id^='cell-']")) : []; }
 
   function markCell(cell, on) {
     cell.classList.toggle("bulk-selected", on);
@@ -181,7 +181,7 @@
   // In Select mode a cell is picked instead of opened: this listener runs before the matrix form's (capture phase)
   // and stops the click there, so neither the form's submit nor htmx's request for the side panel happens.
   function selectableCell(target) {
-    return selecting ? target.closest("table.matrix td.cell button[id^='cell-']") : null;
+    return selecting ? target.closest("table.matrix td > button[id^='cell-']") : null;
   }
 
   document.addEventListener("click", function (event) {

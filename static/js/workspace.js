@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  var CELL = "td.cell > button[id^='cell-']"; // a matrix cell's button (steps/views/matrix.py)
+  var CELL = "table.matrix td > button[id^='cell-']"; // a matrix cell's button (steps/views/matrix.py)
   var ROW = "li[id^='step-'], li[id^='status-row-']"; // a step in the customer checklist or the cross-customer view
   // What fills the panel with a step when clicked: a cell, or a step row's View Content.
   var OPENER = CELL + ", li[id^='step-'] .step-actions a[hx-get], li[id^='status-row-'] .step-actions a[hx-get]";

@@ -1,12 +1,12 @@
 """The release matrix (FV-003): steps by customers in one category, one table per cluster."""
 
+from html import escape
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import floatformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from core.htmx import VARY_HEADERS, is_fragment_request, render_page_or_partial
+from core.slots import Slots
 from releases.models import Release
 from steps.choices import BLOCKED, STATUS_LABELS, StepCategory, StepStatus
 from steps.forms import MatrixFilterForm
@@ -37,9 +38,11 @@ CELL = (
     '<button id="cell-{pk}" name="step" value="{pk}" data-version="{version}" class="status-{status}{classes}"{oob}>'
     "{label}{marks}</button>"
 )
+# Written with the standard library's escape (what Django's escape() calls, without its lazy-string wrapper): the
+# matrix writes one per customer.
 CUSTOMER_HEAD = (
-    '<th scope="col"><a href="{}">{}</a><br><span class="mono muted">({})</span><br>'
-    '<span id="progress-customer-{}-{}">{}</span></th>'
+    '<th scope="col"><a href="{url}">{name}</a><br><span class="mono muted">({namespace})</span><br>'
+    '<span id="progress-customer-{pk}-{category}">{progress}</span></th>'
 )
 TEMPLATE_ROW_HEAD = (
     '<th scope="row" class="step-name"><a href="{}" title="This step for every customer">{}. {}</a></th>'
@@ -47,7 +50,7 @@ TEMPLATE_ROW_HEAD = (
 OTHER_ROW_HEAD = '<th scope="row" class="step-name"><span class="muted">↳</span> {} {}</th>'
 CUSTOM_MARKER = mark_safe('<span class="marker marker-custom">❎ CUSTOM</span>')
 DETACHED_MARKER = mark_safe('<span class="marker marker-detached">DETACHED</span>')
-EMPTY_CELL = '<td class="cell empty"></td>'
+EMPTY_CELL = '<td class="empty"></td>'
 STATUS_CLASS = {status.value: status.value for status in StepStatus}
 
 
@@ -94,23 +97,23 @@ def _row_cells(cells) -> str:
         if step is None:
             html.append(EMPTY_CELL)
         elif step.is_overridden or step.is_custom or step.blocked or step.dimmed:
-            html.append(f'<td class="cell">{matrix_cell(step)}</td>')
+            html.append(f'<td>{matrix_cell(step)}</td>')
         else:
             status = STATUS_CLASS[step.status]
             html.append(
-                f'<td class="cell"><button id="cell-{step.pk:d}" name="step" value="{step.pk:d}" '
+                f'<td><button id="cell-{step.pk:d}" name="step" value="{step.pk:d}" '
                 f'data-version="{step.version:d}" class="status-{status}">{STATUS_LABELS[status]}</button></td>'
             )
     return mark_safe("".join(html))
 
 
 def _progress_html():
-    """A function (percent, complete) → templates/_progress.html, rendered once per distinct rounded value: the
-    matrix shows one per customer."""
+    """A function (percent, complete) → templates/_progress.html, rendered once per distinct value: the matrix shows
+    one per customer, and a category's percentages are few (a customer's steps done out of its steps)."""
     rendered = {}
 
     def progress(value, complete) -> str:
-        key = (None if value is None else floatformat(value, 0), complete)
+        key = (value, complete)
         if key not in rendered:
             rendered[key] = render_to_string("_progress.html", {"value": value, "complete": complete})
         return rendered[key]
@@ -121,16 +124,16 @@ def _progress_html():
 def _customer_heads(release, table, category: str, progress) -> str:
     """A cluster table's column headers: each customer with its checklist's link, namespace and progress."""
     prefix, suffix = reverse("steps:customer_steps", args=[release.pk, 0]).rsplit("/0/", 1)
+    category = escape(category)
     return mark_safe(
         "".join(
-            format_html(
-                CUSTOMER_HEAD,
-                f"{prefix}/{customer.pk}/{suffix}",
-                customer.name,
-                customer.namespace,
-                customer.pk,
-                category,
-                progress(customer.progress, customer.complete),
+            CUSTOMER_HEAD.format(
+                url=f"{prefix}/{customer.pk:d}/{suffix}",
+                name=escape(customer.name),
+                namespace=escape(customer.namespace),
+                pk=int(customer.pk),
+                category=category,
+                progress=progress(customer.progress, customer.complete),
             )
             for customer in table.customers
         )
@@ -149,10 +152,10 @@ def _row_head(row, template_url) -> str:
     return format_html(OTHER_ROW_HEAD, row.name, CUSTOM_MARKER if row.is_custom else DETACHED_MARKER)
 
 
-def _table_context(release, table, category: str, progress) -> tuple:
+def _table_context(release, table, category: str, progress, slots: Slots) -> tuple:
     """A cluster's table with its headers and rows already written: (table, heads, rows), or (table, None, None)
     for a table not read yet. Rows are written in Python, as cells are: a table has hundreds, each a template step
-    linked by its URL."""
+    linked by its URL; headers and rows are held in `slots` until the page around them is rendered."""
     if table.rows is None:
         return table, None, None
     prefix, suffix = reverse("steps:template_step_status", args=[0]).rsplit("/0/", 1)
@@ -163,7 +166,7 @@ def _table_context(release, table, category: str, progress) -> tuple:
     rows = mark_safe(
         "".join(f"<tr>{_row_head(row, template_url)}{_row_cells(cells)}</tr>\n" for row, cells in table.rows)
     )
-    return table, _customer_heads(release, table, category, progress), rows
+    return table, slots.hold(_customer_heads(release, table, category, progress)), slots.hold(rows)
 
 
 def _status_label(data) -> str:
@@ -199,8 +202,11 @@ def matrix(request, release_pk):
         if cluster is None:
             raise Http404("No such cluster in this release.")
         data = release_matrix(release, category=filters["category"], cluster=cluster, status=filters["status"])
+        slots = Slots()
         table, heads, rows = (
-            _table_context(release, data.tables[0], data.category, _progress_html()) if data.tables else (None,) * 3
+            _table_context(release, data.tables[0], data.category, _progress_html(), slots)
+            if data.tables
+            else (None,) * 3
         )
         context = {
             "release": release,
@@ -210,15 +216,16 @@ def matrix(request, release_pk):
             "rows": rows,
             "status_label": _status_label(data),
         }
-        response = render(request, "steps/matrix.html#cluster_table", context)
+        response = slots.fill(render(request, "steps/matrix.html#cluster_table", context))
         patch_vary_headers(response, VARY_HEADERS)
         return response
     data = release_matrix(release, **filters, cell_budget=settings.MATRIX_EAGER_CELLS)
     progress = _progress_html()
+    slots = Slots()
     context = {
         "release": release,
         "matrix": data,
-        "tables": [_table_context(release, table, data.category, progress) for table in data.tables],
+        "tables": [_table_context(release, table, data.category, progress, slots) for table in data.tables],
         "table_query": _query_string(category=data.category, status=query["status"]),
         "filter_form": form,
         "tabs": [
@@ -231,4 +238,6 @@ def matrix(request, release_pk):
         ],
         "status_label": _status_label(data),
     }
-    return render_page_or_partial(request, "steps/matrix.html", context, partial="matrix_body", target="matrix-body")
+    return slots.fill(
+        render_page_or_partial(request, "steps/matrix.html", context, partial="matrix_body", target="matrix-body")
+    )

@@ -31,11 +31,11 @@ def test_arrow_keys_move_between_cells_enter_opens_the_panel_escape_returns_to_t
     page = matrix
     prod_us = page.locator("table.matrix").first
     # One cell per table in the tab order: Tab from the last control before the tables lands on the first cell.
-    expect(prod_us.locator("td.cell > button[tabindex='0']")).to_have_count(1)
+    expect(prod_us.locator("td > button[tabindex='0']")).to_have_count(1)
     page.get_by_role("button", name="Collapse All").focus()
     for _ in range(10):
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.matches('td.cell > button')"):
+        if page.evaluate("document.activeElement.matches('table.matrix td > button')"):
             break
     expect(cell(page, wide, "customer-01", "Stop workers")).to_be_focused()
 
@@ -49,7 +49,7 @@ def test_arrow_keys_move_between_cells_enter_opens_the_panel_escape_returns_to_t
     page.keyboard.press("ArrowLeft")
     expect(cell(page, wide, "customer-03", "Run migration")).to_be_focused()
     # The focused cell is now the table's one cell in the tab order.
-    expect(prod_us.locator("td.cell > button[tabindex='0']")).to_have_count(1)
+    expect(prod_us.locator("td > button[tabindex='0']")).to_have_count(1)
     expect(cell(page, wide, "customer-03", "Run migration")).to_have_attribute("tabindex", "0")
 
     page.keyboard.press("Enter")
@@ -87,14 +87,14 @@ def test_j_and_k_go_to_the_next_pending_step_of_the_customer_shift_j_to_the_next
     page.keyboard.press("j")  # customer-01 has done Deploy app: j skips it
     expect(panel.get_by_role("heading", name="Step: Run migration")).to_be_focused()
     expect(panel).to_contain_text("customer-01")
-    expect(cell(page, wide, "customer-01", "Run migration").locator("xpath=..")).to_have_class("cell selected")
+    expect(cell(page, wide, "customer-01", "Run migration").locator("xpath=..")).to_have_class("selected")
     page.keyboard.press("k")
     expect(panel.get_by_role("heading", name="Step: Stop workers")).to_be_focused()
 
     page.keyboard.press("Shift+J")
     expect(panel.get_by_role("heading", name="Step: Stop workers")).to_be_focused()
     expect(panel.locator("dd strong").first).to_have_text("customer-02")
-    expect(cell(page, wide, "customer-02", "Stop workers").locator("xpath=..")).to_have_class("cell selected")
+    expect(cell(page, wide, "customer-02", "Stop workers").locator("xpath=..")).to_have_class("selected")
 
     # The same moves as buttons in the panel.
     panel.get_by_role("button", name="Next pending").click()

@@ -217,7 +217,7 @@ def test_regular_release_from_version_to_archive(accept_confirms, live_server, c
     )
     page.get_by_label("Filter: cluster").select_option(label="All Clusters")
     expect(groups).to_have_count(2)
-    expect(page.locator("td.cell:not(.empty) > button")).to_contain_text(["✅ Done"] * 7)
+    expect(page.locator("table.matrix td:not(.empty) > button")).to_contain_text(["✅ Done"] * 7)
 
     # 11. Archive.
     page.get_by_role("link", name="⚙️ Settings").click()

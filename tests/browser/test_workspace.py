@@ -63,7 +63,7 @@ def test_the_panel_sits_beside_the_matrix_and_the_last_customers_cell_stays_clic
 
     panel.get_by_role("button", name="✕ Close").click()
     expect(panel).to_be_hidden()
-    expect(page.locator("td.cell.selected")).to_have_count(0)
+    expect(page.locator("table.matrix td.selected")).to_have_count(0)
 
 
 def test_the_panel_width_is_dragged_and_remembered(logged_in, live_server, wide):
