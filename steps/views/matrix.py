@@ -97,7 +97,7 @@ def _row_cells(cells) -> str:
         if step is None:
             html.append(EMPTY_CELL)
         elif step.is_overridden or step.is_custom or step.blocked or step.dimmed:
-            html.append(f'<td>{matrix_cell(step)}</td>')
+            html.append(f"<td>{matrix_cell(step)}</td>")
         else:
             status = STATUS_CLASS[step.status]
             html.append(
