@@ -1,9 +1,10 @@
 """The REST API (`/api/`): the resources, the OpenAPI schema and its interactive page, and the API tokens page.
 
-The API answers for itself who is logged in (a token, or the session with CSRF), so Rollcall's login redirect
-(core.middleware.LoginRequiredMiddleware) leaves its routes alone; the tokens page is an ordinary page."""
+The API answers for itself who is calling (a token, or the session with CSRF): DRF marks its views so that
+Rollcall's login redirect (core.middleware.LoginRequiredMiddleware) leaves them alone. The tokens page and the
+interactive documentation are pages for people, behind the login page."""
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -22,16 +23,12 @@ router.register("releases", ReleaseViewSet, basename="release")
 router.register("template-steps", TemplateStepViewSet, basename="template-step")
 router.register("steps", CustomerStepViewSet, basename="step")
 
-api_patterns = [
-    *router.urls,
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-]
-for pattern in api_patterns:
-    pattern.callback = login_not_required(pattern.callback)
-
 urlpatterns = [
+    # Pages for people, behind the login page as everywhere else (DRF marks its views as needing no login).
     path("tokens/", tokens.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
-    *api_patterns,
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+    # The API: a token, or the session with CSRF.
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    *router.urls,
 ]

@@ -1,0 +1,58 @@
+"""A browser logged in with its session may call the API too; a write then needs the CSRF token, as every form does.
+A token call needs none."""
+
+from django.test import Client
+
+from tests.test_hostile_input import database_snapshot
+
+
+def _browser(user) -> Client:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    return browser
+
+
+def test_a_session_reads_the_api(routes_world, user):
+    response = _browser(user).get("/api/steps/", {"customer": "customer-a"})
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 4
+
+
+def test_a_session_write_without_csrf_is_refused_and_changes_nothing(routes_world, user):
+    before = database_snapshot()
+
+    response = _browser(user).post(f"/api/steps/{routes_world.pending.pk}/done/", "{}", content_type="application/json")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "CSRF Failed: CSRF cookie not set.", "errors": {}}
+    assert database_snapshot() == before
+
+
+def test_a_session_write_with_the_csrf_token_works(routes_world, user):
+    browser = _browser(user)
+    browser.get("/")  # the page sets the CSRF cookie, as a browser gets it
+    token = browser.cookies["csrftoken"].value
+
+    response = browser.post(
+        f"/api/steps/{routes_world.pending.pk}/done/",
+        "{}",
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "done"
+
+
+def test_a_token_write_needs_no_csrf(routes_world, user, make_token):
+    pipeline = Client(enforce_csrf_checks=True)
+
+    response = pipeline.post(
+        f"/api/steps/{routes_world.pending.pk}/done/",
+        "{}",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {make_token(user)}"},
+    )
+
+    assert response.status_code == 200
