@@ -2,6 +2,9 @@
 #   docker build -t rollcall .
 #   docker run -p 8000:8000 -e DJANGO_SECRET_KEY=... -e DJANGO_ALLOWED_HOSTS=rollcall.example.com \
 #     -e DATABASE_URL=postgres://... -e ROLLCALL_MIGRATE_ON_START=1 rollcall
+# The task queue's worker (webhook deliveries) is the same image with another command, as many as you like:
+#   docker run -e DJANGO_SECRET_KEY=... -e DATABASE_URL=postgres://... -e ROLLCALL_ENCRYPTION_KEY=... \
+#     --no-healthcheck rollcall python manage.py db_worker
 
 # Builder: a virtualenv with the dependencies, so that the final image carries no pip cache or build tools.
 FROM python:3.11-slim AS builder

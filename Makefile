@@ -15,11 +15,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-## serve: set everything up and serve Rollcall with demo data on SQLite at http://127.0.0.1:8000
+## serve: set everything up and serve Rollcall with demo data on SQLite at http://127.0.0.1:8000, with the task
+# queue's worker beside it (the Procfile's two processes, run by honcho; Ctrl+C stops both)
 serve: $(BIN)/.installed
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
-	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=1 SERVE_ADDRESS=$(HOST):$(PORT) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
 
 ## test: the whole suite on SQLite, then on PostgreSQL (required when CI=true)
 test: test-sqlite test-postgres
