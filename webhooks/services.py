@@ -8,6 +8,7 @@ enqueues one task for them all, in the caller's transaction (ENQUEUE_ON_COMMIT i
 sends nothing, and a delivery waits in the database while its receiver is down.
 """
 
+import os
 from collections.abc import Callable, Iterable
 
 from django.core.cache import cache
@@ -44,6 +45,14 @@ def require_manager(user) -> None:
 # --- which events someone hears -----------------------------------------------------------------------------------
 
 
+def _summary_timeout() -> int | None:
+    """How long a host keeps the event types heard: for ever (None) by default, which is right when every web
+    process shares one cache directory (one host, or a shared ROLLCALL_CACHE_DIR). Hosts that don't share it set
+    ROLLCALL_WEBHOOK_EVENTS_TTL (seconds): each reads the subscriptions again that often."""
+    ttl = os.environ.get("ROLLCALL_WEBHOOK_EVENTS_TTL")
+    return int(ttl) if ttl else None
+
+
 def _summary_key() -> str:
     return f"webhooks:heard-events:{connections['default'].settings_dict['NAME']}"
 
@@ -64,13 +73,13 @@ def heard_events() -> frozenset[str]:
     heard = cache.get(_summary_key())
     if heard is None:
         heard = _heard_in_database()
-        cache.add(_summary_key(), heard, timeout=None)
+        cache.add(_summary_key(), heard, timeout=_summary_timeout())
     return heard
 
 
 def refresh_heard_events() -> None:
     """Set the cached event types from the subscriptions as they are (after a change commits, after migrate)."""
-    cache.set(_summary_key(), _heard_in_database(), timeout=None)
+    cache.set(_summary_key(), _heard_in_database(), timeout=_summary_timeout())
 
 
 def _subscriptions_changed() -> None:
