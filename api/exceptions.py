@@ -5,7 +5,7 @@ the state of things (a stale version, a transition the step or release can't mak
 the current state where there is one, a role that may not act 403, an unknown id or name 404, no valid token 401.
 """
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -15,6 +15,12 @@ from core.errors import DomainError
 
 NON_FIELD = "non_field_errors"
 NOT_FOUND = "Not found: {what}."
+TOO_LARGE = "The request is too large."
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = TOO_LARGE
 
 
 class Conflict(APIException):
@@ -64,6 +70,8 @@ def api_exception_handler(exc, context):
     """DRF's handler, for the services' errors too, answering the one JSON shape."""
     if isinstance(exc, DomainError):
         exc = domain_error_as_api(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
     elif isinstance(exc, ObjectDoesNotExist):
         exc = NotFound(NOT_FOUND.format(what=str(exc).split(" matching")[0]))
     elif isinstance(exc, DjangoValidationError):

@@ -13,6 +13,8 @@ from steps.choices import Position, StepCategory, StepType
 from steps.models import CustomerStep, StepTemplate
 
 METADATA_NOT_OBJECT = 'Metadata is a JSON object, e.g. {"region": "us-east-1"}.'
+# Beyond any database's integer: no object has such an id (and SQLite can't even compare with it).
+MAX_ID = 10**18
 UNKNOWN_BY_ID_OR_NAME = "Unknown {model}: {value}."
 AMBIGUOUS_NAME = "Several {model}s are called {value}: use the id."
 
@@ -32,7 +34,9 @@ class IdOrNameField(serializers.Field):
         model = self.queryset.model._meta.verbose_name
         if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
             self.fail("invalid")
-        if isinstance(data, int) or (data.isascii() and data.isdigit() and len(data) <= 18):
+        if isinstance(data, int):
+            found = list(self.queryset.filter(pk=data)[:1]) if 0 < data < MAX_ID else []
+        elif data.isascii() and data.isdigit() and len(data) <= 18:
             found = list(self.queryset.filter(pk=int(data))[:1])
         else:
             found = list(self.queryset.filter(**{self.name_field: data})[:2])
@@ -283,8 +287,12 @@ class CustomStepCreateSerializer(serializers.Serializer):
     content = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=1_000_000)
     description = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False, default="")
     position = serializers.ChoiceField(choices=Position.choices, required=False, allow_null=True, default=None)
-    relative_to = serializers.PrimaryKeyRelatedField(
-        queryset=CustomerStep.objects.all(), required=False, allow_null=True, default=None
+    relative_to = IdOrNameField(
+        queryset=CustomerStep.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The id of the step to place it before or after.",
     )
     add_to_template = serializers.BooleanField(required=False, default=False)
 
@@ -293,7 +301,7 @@ class ActivateSerializer(serializers.Serializer):
     """Activate a draft for every active customer, or leave some customers or whole clusters out."""
 
     exclude_customers = serializers.ListField(
-        child=IdOrNameField(queryset=Customer.objects.all()), required=False, default=list, max_length=10_000
+        child=IdOrNameField(queryset=Customer.objects.all()), required=False, default=list, max_length=1_000
     )
     exclude_clusters = serializers.ListField(
         child=IdOrNameField(queryset=Cluster.objects.all()), required=False, default=list, max_length=1_000
@@ -304,7 +312,7 @@ class AddCustomersSerializer(serializers.Serializer):
     """Customers (ids or names) to add to an active release."""
 
     customers = serializers.ListField(
-        child=IdOrNameField(queryset=Customer.objects.all()), allow_empty=False, max_length=10_000
+        child=IdOrNameField(queryset=Customer.objects.all()), allow_empty=False, max_length=1_000
     )
 
 
@@ -319,7 +327,9 @@ class ReorderSerializer(serializers.Serializer):
     """The template steps of one category, in their new order (every one of them, by id)."""
 
     category = serializers.ChoiceField(choices=StepCategory.choices)
-    order = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10_000)
+    order = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False, max_length=10_000
+    )
 
 
 def serializer_for_form(name: str, form_class: type[forms.Form] | None) -> type[serializers.Serializer]:
