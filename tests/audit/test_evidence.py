@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from audit import evidence_views
 from audit.evidence import EVIDENCE_CSV_COLUMNS, evidence_csv_rows
 from core import crypto
 from customers.services import customer_delete
@@ -120,6 +121,16 @@ def test_the_csv_has_one_row_per_customer_step(client, world, story):
     assert re.fullmatch(
         r'attachment; filename="rollcall-evidence-v250-\d{8}-\d{4}\.csv"', response["Content-Disposition"]
     )
+
+
+def test_the_csv_streams_in_chunks_of_rows_that_add_up_to_the_whole(client, world, story, monkeypatch):
+    whole = _csv(client.get(reverse("audit:evidence_csv", args=[world.release.pk])))
+    monkeypatch.setattr(evidence_views, "CSV_ROWS_PER_CHUNK", 4)
+
+    chunks = list(client.get(reverse("audit:evidence_csv", args=[world.release.pk])).streaming_content)
+
+    assert len(chunks) == 5  # the header and 19 rows, 4 at a time
+    assert list(csv.reader(io.StringIO(b"".join(chunks).decode()))) == whole
 
 
 def test_the_csv_rows_come_by_customer_then_category_in_execution_order(client, world, story):
@@ -305,10 +316,11 @@ def test_the_report_takes_a_constant_number_of_queries_whatever_its_size(
     # The user, the release, its template steps, its customer steps.
     with django_assert_num_queries(4):
         rows = _csv(client.get(csv_url))
-    with django_assert_num_queries(4):
+    # And the user's permissions, which the navigation reads.
+    with django_assert_num_queries(5):
         page = _page(client.get(page_url))
     # And the customer.
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         _page(client.get(customer_url))
     with django_assert_num_queries(2):
         assert len(list(evidence_csv_rows(sized.release))) == sized.steps + 1
