@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard.views import healthz
+from releases.views_definition import release_definition_schema
 
 urlpatterns = [
     path("", include("dashboard.urls")),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("", include("steps.urls")),
     path("audit/", include("audit.urls")),
     path("variables/", include("variables.urls")),
+    # Before the API's include: the release definition's schema is a plain file, public, outside the API's auth.
+    path("api/schema/release-definition.json", release_definition_schema, name="release_definition_schema"),
     path("api/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
