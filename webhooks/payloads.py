@@ -9,6 +9,7 @@ import uuid
 
 from django.utils import timezone
 
+from history.context import current_via
 from history.services import actor_name
 from webhooks.choices import EventType
 
@@ -19,7 +20,7 @@ def _event(event_type: str, *, user, when=None, **subjects) -> dict:
         "id": str(uuid.uuid4()),
         "type": str(event_type),
         "occurred_at": (when or timezone.now()).isoformat(),
-        "actor": {"username": actor_name(user)},
+        "actor": {"username": actor_name(user), "via": current_via() or None},
         **subjects,
     }
 

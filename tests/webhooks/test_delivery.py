@@ -287,3 +287,16 @@ def test_a_delivery_already_sent_is_not_sent_again_by_a_second_task(active, rece
 
     assert run_due_tasks() == 2
     assert len(receiver.requests) == 1
+
+
+def test_a_change_through_an_api_token_names_it_in_the_actor(active, receiver, subscribe):
+    from history.context import acting_via
+
+    subscribe(receiver.url, events=[EventType.STEP_STATUS_CHANGED])
+    with acting_via("API token 'jenkins'"):
+        customer_step_mark_done(step=_step(active), user=active.user)
+    customer_step_mark_done(step=_step(active, name="Run migration"), user=active.user)
+    run_due_tasks()
+
+    actors = sorted((payload["step"]["name"], payload["actor"]["via"]) for payload in receiver.payloads())
+    assert actors == [("Deploy app", "API token 'jenkins'"), ("Run migration", None)]
