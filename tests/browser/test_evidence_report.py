@@ -57,6 +57,6 @@ def test_the_evidence_report_reads_on_screen_and_prints_a_page_per_customer(logg
     expect(page.get_by_role("button", name="🖨️ Print or save as PDF")).to_be_hidden()
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     page.screenshot(path=SCREENSHOTS / "rollcall-evidence-print.png", full_page=False)
-    pdf = page.pdf(format="A4")
+    pdf = page.pdf(format="A4", path=SCREENSHOTS / "rollcall-evidence.pdf")
     # The release and its template steps, then six customers of one page each.
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1 + len(world.customers)
