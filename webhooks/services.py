@@ -32,6 +32,7 @@ UNKNOWN_EVENTS = "Unknown event types: {names}."
 UNKNOWN_FORMAT = "Unknown format: {format}."
 ALREADY_INACTIVE = "Webhook {name} is already inactive."
 ALREADY_ACTIVE = "Webhook {name} is already active."
+INACTIVE_CANT_REDELIVER = "Webhook {name} is inactive: activate it to send a delivery again."
 CANT_REDELIVER = "Only a delivered or failed delivery can be sent again; this one is {status}."
 EDITABLE_FIELDS = ("name", "target_url", "events", "format")
 
@@ -209,7 +210,9 @@ def delivery_redeliver(*, delivery: Delivery, user) -> Delivery:
     """Send a delivered or failed delivery again, as a new delivery of the same event (same event id, so that a
     receiver can tell); the first one's record stays as it was."""
     require_manager(user)
-    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    delivery = Delivery.objects.select_for_update().select_related("subscription").get(pk=delivery.pk)
+    if not delivery.subscription.is_active:
+        raise DomainError(INACTIVE_CANT_REDELIVER.format(name=delivery.subscription.name))
     if delivery.status not in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
         raise DomainError(CANT_REDELIVER.format(status=delivery.get_status_display().lower()))
     again = Delivery.objects.create(

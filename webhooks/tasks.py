@@ -28,6 +28,10 @@ TIMEOUT_SECONDS = 10
 # A claim older than this is a worker that died while sending: the delivery may be claimed again.
 CLAIM_LEASE = timedelta(minutes=5)
 SUBSCRIPTION_INACTIVE = "Not sent: the subscription was deactivated."
+SECRET_UNREADABLE = (
+    "Not sent: the signing secret can't be decrypted with ROLLCALL_ENCRYPTION_KEY (unset, or the key that encrypted "
+    "it is no longer listed)."
+)
 
 
 def max_attempts() -> int:
@@ -94,34 +98,49 @@ def _claim(delivery_id: int) -> datetime | None:
 
 
 def attempt_delivery(delivery_id: int) -> str:
-    """Send one delivery if this worker can claim it, and record how it went: delivered, retry, failed or skipped."""
+    """Send one delivery if this worker can claim it, and record how it went: delivered, retry, failed or skipped.
+
+    Whatever goes wrong once it is claimed is recorded as a failed attempt (and retried), so a claim is always
+    released: a delivery never stays "sending" with no task left to send it.
+    """
     claimed_at = _claim(delivery_id)
     if claimed_at is None:
         return "skipped"
     delivery = Delivery.objects.select_related("subscription").get(pk=delivery_id)
-    subscription = delivery.subscription
-    if not subscription.is_active:
-        code, error = None, SUBSCRIPTION_INACTIVE
+    if not delivery.subscription.is_active:
+        _record_attempt(
+            delivery, claimed_at=claimed_at, outcome=DeliveryStatus.FAILED, code=None, error=SUBSCRIPTION_INACTIVE
+        )
+        return str(DeliveryStatus.FAILED)
+    try:
+        code, error = _send(delivery)
+    except (crypto.EncryptionNotConfigured, crypto.UndecryptableValue):
+        code, error = None, SECRET_UNREADABLE
+    except Exception as unexpected:  # recorded on the delivery (its class only: a message could quote the secret)
+        code, error = None, f"Not sent: {type(unexpected).__name__}"
+    if code is not None and 200 <= code < 300:
+        outcome = DeliveryStatus.DELIVERED
+    elif delivery.attempts + 1 >= max_attempts():
         outcome = DeliveryStatus.FAILED
     else:
-        body = request_body(delivery)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Rollcall-Webhooks/1",
-            "X-Rollcall-Event": delivery.event_type,
-            "X-Rollcall-Event-Id": str(delivery.event_id),
-            "X-Rollcall-Delivery": str(delivery.pk),
-            SIGNATURE_HEADER: signature(signing_secret(subscription), body, int(time.time())),
-        }
-        code, error = post(subscription.target_url, body, headers)
-        if code is not None and 200 <= code < 300:
-            outcome = DeliveryStatus.DELIVERED
-        elif delivery.attempts + 1 >= max_attempts():
-            outcome = DeliveryStatus.FAILED
-        else:
-            outcome = DeliveryStatus.PENDING
+        outcome = DeliveryStatus.PENDING
     _record_attempt(delivery, claimed_at=claimed_at, outcome=outcome, code=code, error=error)
     return "retry" if outcome == DeliveryStatus.PENDING else str(outcome)
+
+
+def _send(delivery: Delivery) -> tuple[int | None, str]:
+    """POST the delivery's body, signed now, to its subscription's URL."""
+    subscription = delivery.subscription
+    body = request_body(delivery)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Rollcall-Webhooks/1",
+        "X-Rollcall-Event": delivery.event_type,
+        "X-Rollcall-Event-Id": str(delivery.event_id),
+        "X-Rollcall-Delivery": str(delivery.pk),
+        SIGNATURE_HEADER: signature(signing_secret(subscription), body, int(time.time())),
+    }
+    return post(subscription.target_url, body, headers)
 
 
 @transaction.atomic

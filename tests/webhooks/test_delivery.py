@@ -8,6 +8,7 @@ import pytest
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
+from core.errors import DomainError
 from releases.services import release_activate, release_archive
 from steps.choices import StepStatus
 from steps.models import CustomerStep
@@ -300,3 +301,39 @@ def test_a_change_through_an_api_token_names_it_in_the_actor(active, receiver, s
 
     actors = sorted((payload["step"]["name"], payload["actor"]["via"]) for payload in receiver.payloads())
     assert actors == [("Deploy app", "API token 'jenkins'"), ("Run migration", None)]
+
+
+def test_a_delivery_waiting_when_its_subscription_is_deactivated_is_not_sent(active, receiver, subscribe):
+    subscription, _ = subscribe(receiver.url, events=[EventType.STEP_STATUS_CHANGED])
+    customer_step_mark_done(step=_step(active), user=active.user)
+    services.subscription_set_active(subscription=subscription, active=False, user=active.user)
+
+    run_due_tasks()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        DeliveryStatus.FAILED,
+        0,
+        "Not sent: the subscription was deactivated.",
+    )
+    assert receiver.requests == []
+    with pytest.raises(DomainError, match="is inactive: activate it to send a delivery again"):
+        services.delivery_redeliver(delivery=delivery, user=active.user)
+
+
+def test_a_secret_that_cant_be_decrypted_fails_the_attempt_and_releases_the_claim(
+    active, receiver, subscribe, monkeypatch, clock
+):
+    from core import crypto
+
+    monkeypatch.setenv(crypto.KEY_ENVIRONMENT_VARIABLE, crypto.generate_key())
+    subscribe(receiver.url, events=[EventType.STEP_STATUS_CHANGED])
+    customer_step_mark_done(step=_step(active), user=active.user)
+    monkeypatch.setenv(crypto.KEY_ENVIRONMENT_VARIABLE, crypto.generate_key())  # the key was replaced, not rotated
+
+    run_due_tasks()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)  # retried later, not stuck "sending"
+    assert delivery.last_error.startswith("Not sent: the signing secret can't be decrypted")
+    assert receiver.requests == []
