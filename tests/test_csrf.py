@@ -107,6 +107,10 @@ URL_KWARGS = {
     "variables:variable_delete": lambda w: {"pk": w.variable.pk},
     "audit:audit": lambda w: {},
     "audit:audit_export": lambda w: {},
+    "audit:evidence_report": lambda w: {"release_pk": w.release.pk},
+    "audit:evidence_csv": lambda w: {"release_pk": w.release.pk},
+    "audit:evidence_report_customer": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
+    "audit:evidence_csv_customer": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
 }
 
 # Every route that takes a POST, with data it accepts (so that, with a valid token, it would change something).
