@@ -25,6 +25,7 @@ from steps.services import (
     customer_step_remove_custom,
     customer_step_revert,
     customer_step_skip,
+    template_step_delete,
 )
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 from variables.services import variable_create
@@ -427,3 +428,39 @@ def test_a_customer_checklist_links_to_the_report_for_that_customer(client, worl
 
     assert f'href="{reverse("audit:evidence_report_customer", args=args)}">📋 Evidence report</a>' in page
     assert f'href="{reverse("audit:evidence_csv_customer", args=args)}" download>⬇️ Evidence CSV</a>' in page
+
+
+def test_a_step_kept_after_its_template_step_was_deleted_is_marked_detached(client, world, story):
+    template_step_delete(template_step=world.templates[0], user=world.user)
+
+    rows = _rows_by_step(_csv(client.get(reverse("audit:evidence_csv", args=[world.release.pk]))))
+    page = _page(client.get(reverse("audit:evidence_report", args=[world.release.pk])))
+
+    kept = rows["customer-a", "Deploy app"]
+    assert (kept["detached"], kept["status"], kept["status_by"]) == ("yes", "done", "op")
+    assert ("customer-d", "Deploy app") not in rows  # pending: removed with its template step
+    assert ("customer-c", "Deploy app") in rows  # reverted: someone acted on it
+    deleted = '<strong>Deploy app</strong> <span class="badge">Bash</span> <span class="marker marker-detached">DELETED'
+    assert deleted in page
+
+
+def test_names_notes_and_content_are_escaped_on_the_page(client, world, story, operator):
+    customer_step_add_custom(
+        release=world.release,
+        customer=world.customers["customer-d"],
+        user=world.user,
+        name="<script>alert('name')</script>",
+        category="deploy",
+        type="text",
+        content="<img src=x onerror=alert('content')>",
+    )
+    customer_step_mark_done(
+        step=_step(world, "customer-d", "Deploy app"), user=operator, notes="<b onmouseover=alert('notes')>hi</b>"
+    )
+
+    response = client.get(reverse("audit:evidence_report", args=[world.release.pk]))
+    page = _page(response)
+
+    assert "<script>alert(" not in page and "<img src=x" not in page and "<b onmouseover" not in page
+    assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
+    assert "no-store" in response["Cache-Control"]
