@@ -69,6 +69,7 @@ BLANK_TEXT = "'{key}' in {where} must not be empty"
 TOO_LONG = "'{key}' in {where} holds at most {limit} characters; this has {length}"
 UNSTORABLE_TEXT = "'{key}' in {where} cannot contain NUL characters or lone surrogates"
 BAD_DATE = "'{key}' in {where} must be a date written YYYY-MM-DD, not '{value}'"
+TOO_DEEP = "not valid YAML for a release definition: lists or mappings nested hundreds of levels deep"
 ALIAS_REFUSED = "anchors and aliases (&name, *name) are not allowed in a release definition"
 BAD_CONTENT = "step '{step}': {message}"
 BAD_VARIABLE_NAME = "variable '{key}': " + INVALID_NAME
@@ -368,6 +369,8 @@ def _compose(text: str) -> yaml.Node:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "unreadable"
         raise DefinitionError([(mark.line + 1 if mark else None, INVALID_YAML.format(problem=problem))]) from None
+    except RecursionError:  # PyYAML's composer recurses once per level of nesting
+        raise DefinitionError([(None, TOO_DEEP)]) from None
     except yaml.reader.ReaderError as error:
         line = text.count("\n", 0, error.position) + 1
         character = error.character if isinstance(error.character, int) else ord(error.character)

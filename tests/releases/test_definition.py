@@ -21,6 +21,7 @@ from history.models import Event
 from releases.choices import ReleaseStatus
 from releases.definition import (
     SCHEMA_PATH,
+    TOO_DEEP,
     DefinitionError,
     export_definition,
     import_definition,
@@ -476,3 +477,32 @@ def test_any_definition_round_trips_byte_for_byte(user, name, description, steps
         assert copy.pk != release.pk
         assert export_definition(copy) == exported
         transaction.set_rollback(True)
+
+
+def test_deep_nesting_is_refused_not_a_crash(user):
+    problems = _problems("name: x\ntype: hotfix\nsteps: " + "[" * 3000 + "]" * 3000 + "\n", user)
+
+    assert problems == [(None, TOO_DEEP)]
+
+
+def test_a_new_sensitive_variable_without_an_encryption_key_is_refused_on_its_line(user, monkeypatch):
+    monkeypatch.delenv(crypto.KEY_ENVIRONMENT_VARIABLE, raising=False)
+    text = DEFINITION.replace("value: db.internal", "sensitive: true")
+
+    problems = _problems(text, user)
+
+    assert [line for line, _ in problems] == [_line_of(text, "- name: DB_HOST")]
+    assert problems[0][1].startswith("variable 'DB_HOST': Sensitive values need an encryption key")
+
+
+def test_export_reads_a_constant_number_of_queries(user, django_assert_num_queries):
+    release = import_definition(DEFINITION, user=user).release
+    with django_assert_num_queries(2):
+        small = export_definition(release)
+    for index in range(20):
+        template_step_add(release=release, user=user, name=f"Step {index}", category="verify", type="text", content="x")
+        variable_create(owner=release, key=f"VAR_{index}", value="v", user=user)
+
+    with django_assert_num_queries(2):
+        large = export_definition(release)
+    assert len(large) > len(small)

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(NO_SUCH_USER.format(username=user))
         try:
-            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(UNREADABLE.format(file=file, error=error)) from None
         try:
