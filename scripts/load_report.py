@@ -80,9 +80,14 @@ P99_TARGET_MS = 250
 THROUGHPUT_TARGET = 120  # requests/s
 
 
-def targets(*, think_time: tuple[float, float], requests_per_second: float, p99_ms: float | None, errors: int):
-    """The targets that apply to a run, each as (description, met): with think time p99 < 250 ms and no error,
-    without it (a tight loop) >= 120 requests/s."""
+def targets(
+    *, think_time: tuple[float, float], requests_per_second: float, p99_ms: float | None, errors: int, api: bool = False
+):
+    """The targets that apply to a run, each as (description, met): pipelines through the API (issue 11) no error,
+    their p99 reported above; people with think time p99 < 250 ms and no error, without it (a tight loop)
+    >= 120 requests/s."""
+    if api:
+        return [("0 errors (pipelines through the API; their p99 above)", errors == 0)]
     if think_time[1] > 0:
         return [
             (f"p99 < {P99_TARGET_MS} ms", p99_ms is not None and p99_ms < P99_TARGET_MS),
@@ -91,7 +96,9 @@ def targets(*, think_time: tuple[float, float], requests_per_second: float, p99_
     return [(f">= {THROUGHPUT_TARGET} requests/s", requests_per_second >= THROUGHPUT_TARGET)]
 
 
-def target_lines(operators: list, elapsed: float, errors: int, *, think_time: tuple[float, float]) -> list[str]:
+def target_lines(
+    operators: list, elapsed: float, errors: int, *, think_time: tuple[float, float], api: bool = False
+) -> list[str]:
     """The report's lines for the targets of this run, ✓ or ✗ each."""
     timed = [
         sample.seconds * 1000 for operator in operators for sample in operator.browser.samples[operator.timed_from :]
@@ -101,6 +108,7 @@ def target_lines(operators: list, elapsed: float, errors: int, *, think_time: tu
         requests_per_second=len(timed) / elapsed if elapsed else 0.0,
         p99_ms=percentile(timed, 99),
         errors=errors,
+        api=api,
     )
     return [
         f"{'target' if index == 0 else '':<16}{'✓' if met else '✗'} {label}"

@@ -15,6 +15,11 @@ measures the most requests/s the server can take). The clock starts once every o
 time: a login hashes the password, slowly on purpose); an operator stops at the deadline or after --max-requests
 requests.
 
+With --api, the operators are pipelines instead (issue 11): each has an API token of its own and no session; it
+finds a step by its names, as a CI job that knows only the release, the customer and the step name does
+(`GET /api/steps/?release=…&customer=…&name=…`), then posts the action its status allows with the version it read
+(`POST /api/steps/<id>/<action>/`, JSON, `Authorization: Bearer …`).
+
 Printed at the end: requests, requests/s, latency percentiles (all requests, and the actions alone), actions by
 outcome, errors, the targets of issue 10 (with think time: p99 < 250 ms and no error; without: >= 120 requests/s),
 and a consistency check made in-process once gunicorn has stopped: every customer step's status
@@ -31,6 +36,7 @@ Only 127.0.0.1 is used: gunicorn binds to it, and a database on any other host i
 import argparse
 import http.client
 import http.cookiejar
+import json
 import os
 import random
 import re
@@ -181,8 +187,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     """One operator's browser: its cookies (session, CSRF token) and the requests it sent."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, token: str = ""):
         self.base_url = base_url
+        self.token = token  # an API token: requests go as a pipeline's, JSON with the token, no session or CSRF
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
         self.samples: list[Sample] = []
@@ -197,7 +204,12 @@ class Browser:
         if htmx:
             headers.update({"HX-Request": "true", "HX-Target": "side-panel", "HX-Current-URL": self.base_url + current})
         body = None
-        if method == "POST":
+        if self.token:
+            headers.update({"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
+            if method == "POST":
+                headers["Content-Type"] = "application/json"
+                body = json.dumps(data or {}).encode()
+        elif method == "POST":
             headers["X-CSRFToken"] = self.csrf_token()
             body = urllib.parse.urlencode(data or {}).encode()
         request = urllib.request.Request(self.base_url + path, data=body, headers=headers, method=method)
@@ -322,6 +334,57 @@ class Operator:
         return parse_panel(html, step.pk) if status is not None else None
 
 
+def parse_api_step(text: str) -> StepState | None:
+    """The step of an API answer: the first result of a list (`{"results": [...]}`) or the step itself; None when
+    the answer holds none."""
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(answer, dict) and isinstance(answer.get("results"), list):
+        answer = answer["results"][0] if answer["results"] else None
+    if isinstance(answer, dict) and "state" in answer and "id" not in answer:
+        answer = answer["state"]  # a 409 carries the step as it is now
+    if not isinstance(answer, dict) or not {"id", "status", "version"} <= answer.keys():
+        return None
+    return StepState(pk=int(answer["id"]), status=str(answer["status"]), version=int(answer["version"]))
+
+
+@dataclass
+class Pipeline(Operator):
+    """A CI pipeline with an API token (--api): it knows steps by their names, finds one, and acts on it."""
+
+    release_name: str = ""
+    customer_names: dict[int, str] = field(default_factory=dict)  # customer pk → name
+    step_names: list[str] = field(default_factory=list)
+
+    def log_in(self) -> bool:
+        return True  # the token is its credential: nothing to log in to
+
+    def work(self, clock: Clock) -> None:
+        """Look a step up by its names, then post the action its status allows, until the deadline or the cap."""
+        while self.think(clock):
+            query = urllib.parse.urlencode(
+                {
+                    "release": self.release_name,
+                    "customer": self.customer_names[self.pick_customer()],
+                    "name": self.rng.choice(self.step_names),
+                }
+            )
+            status, text, _ = self.browser.request("GET", f"/api/steps/?{query}", kind="lookup")
+            step = parse_api_step(text) if status == 200 else None
+            if step is None or not self.think(clock):
+                continue
+            action = choose_action(step.status, self.rng)
+            if action is None:
+                continue
+            data = {"version": step.version, "notes": f"{action} by {self.username}'s pipeline"}
+            if action == "skip":
+                data["reason"] = SKIP_REASON
+            status, _, _ = self.browser.request("POST", f"/api/steps/{step.pk}/{action}/", kind=action, data=data)
+            self.outcomes[action, status] += 1
+
+
 def run_operators(operators: list[Operator], clock: Clock, *, login_slots: int) -> float:
     """Log every operator in, start the clock, let them work; returns the measured window's length in seconds.
 
@@ -333,7 +396,9 @@ def run_operators(operators: list[Operator], clock: Clock, *, login_slots: int) 
 
     def run(operator: Operator) -> None:
         with logging_in:
-            operator.logged_in = operator.browser.log_in(operator.username)
+            operator.logged_in = (
+                operator.log_in() if isinstance(operator, Pipeline) else operator.browser.log_in(operator.username)
+            )
         operator.timed_from = len(operator.browser.samples)
         try:
             barrier.wait(timeout=LOGIN_TIMEOUT)
@@ -350,6 +415,26 @@ def run_operators(operators: list[Operator], clock: Clock, *, login_slots: int) 
     if clock.started is None:
         return 0.0
     return time.perf_counter() - clock.started
+
+
+def api_set_up(release_pk: int, usernames: list[str]) -> tuple[dict, dict[str, str]]:
+    """What pipelines know: the release's name, customers' and steps' names; and an API token per operator."""
+    from django.contrib.auth import get_user_model
+
+    from api.services import api_token_create
+    from customers.models import Customer
+    from releases.models import Release
+    from steps.models import StepTemplate
+
+    release = Release.objects.get(pk=release_pk)
+    names = {
+        "release_name": release.name,
+        "customer_names": dict(Customer.objects.filter(enrollments__release=release).values_list("pk", "name")),
+        "step_names": list(StepTemplate.objects.filter(release=release).values_list("name", flat=True)),
+    }
+    users = get_user_model().objects.filter(username__in=usernames)
+    tokens = {user.username: api_token_create(user=user, name="load test pipeline")[1] for user in users}
+    return names, tokens
 
 
 def _log_tail(workdir: Path, lines: int = 40) -> str:
@@ -390,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MIN-MAX",
         help=f"seconds an operator waits between two requests (default {DEFAULT_THINK_TIME}; 0: a tight loop)",
     )
+    parser.add_argument(
+        "--api", action="store_true", help="pipelines with API tokens look steps up by name and act through /api/"
+    )
     args = parser.parse_args(argv)
     if min(args.workers, args.operators, args.customers, args.steps, args.max_requests) < 1 or args.duration <= 0:
         parser.error("workers, operators, customers, steps, max-requests and duration must be positive")
@@ -422,24 +510,38 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         seeds = random.Random(args.seed)
-        operators = [
-            Operator(
-                username=username,
-                own_customers=customers[index :: len(usernames)],
-                all_customers=customers,
-                release_pk=release_pk,
-                max_requests=args.max_requests,
-                rng=random.Random(seeds.random()),
-                browser=Browser(base_url),
-                think_time=args.think_time,
-            )
-            for index, username in enumerate(usernames)
-        ]
+        common = {"all_customers": customers, "release_pk": release_pk, "max_requests": args.max_requests}
+        if args.api:
+            names, tokens = api_set_up(release_pk, usernames)
+            operators = [
+                Pipeline(
+                    username=username,
+                    own_customers=customers[index :: len(usernames)],
+                    rng=random.Random(seeds.random()),
+                    browser=Browser(base_url, token=tokens[username]),
+                    think_time=args.think_time,
+                    **common,
+                    **names,
+                )
+                for index, username in enumerate(usernames)
+            ]
+        else:
+            operators = [
+                Operator(
+                    username=username,
+                    own_customers=customers[index :: len(usernames)],
+                    rng=random.Random(seeds.random()),
+                    browser=Browser(base_url),
+                    think_time=args.think_time,
+                    **common,
+                )
+                for index, username in enumerate(usernames)
+            ]
         elapsed = run_operators(operators, Clock(args.duration), login_slots=args.workers)
         stop_gunicorn(server)
         server = None
         errors, inconsistencies = report(operators, elapsed, check_consistency(release_pk))
-        print("\n".join(target_lines(operators, elapsed, errors, think_time=args.think_time)))
+        print("\n".join(target_lines(operators, elapsed, errors, think_time=args.think_time, api=args.api)))
         if errors:
             print(f"\n{_log_tail(workdir)}")
         print("\nOK: no error, no inconsistency." if not errors and not inconsistencies else "\nFAILED.")

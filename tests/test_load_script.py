@@ -3,6 +3,7 @@ Rollcall really renders, what a simulated operator does in each status, the data
 end to end: gunicorn, three operators, a consistent history, zero errors."""
 
 import importlib.util
+import json
 import os
 import random
 import re
@@ -126,6 +127,16 @@ def test_without_think_time_the_target_is_120_requests_per_second():
     ]
 
 
+def test_pipelines_through_the_api_have_one_target_no_error():
+    assert load_report.targets(think_time=(0.0, 0.0), requests_per_second=30.0, p99_ms=900.0, errors=0, api=True) == [
+        ("0 errors (pipelines through the API; their p99 above)", True)
+    ]
+    assert (
+        load_report.targets(think_time=(1.0, 3.0), requests_per_second=30.0, p99_ms=90.0, errors=1, api=True)[0][1]
+        is False
+    )
+
+
 def test_the_target_lines_mark_each_target_met_or_not():
     class Browser:
         samples = [load_report.Sample("GET", "checklist", 200, seconds) for seconds in (0.1, 0.1, 0.3)]
@@ -198,6 +209,20 @@ def test_an_operator_mostly_picks_a_step_that_is_not_done():
     assert load_test.choose_step(steps, FixedRandom(0.0)) == steps[1]
 
 
+def test_an_api_answer_gives_the_step_found_the_step_acted_on_or_the_step_of_a_conflict():
+    step = {"id": 7, "status": "pending", "version": 3, "name": "Run migration"}
+
+    assert load_test.parse_api_step(json.dumps({"count": 1, "results": [step]})) == load_test.StepState(7, "pending", 3)
+    assert load_test.parse_api_step(json.dumps({**step, "status": "done", "version": 4})) == load_test.StepState(
+        7, "done", 4
+    )
+    assert load_test.parse_api_step(json.dumps({"detail": "Changed.", "state": step})) == load_test.StepState(
+        7, "pending", 3
+    )
+    assert load_test.parse_api_step(json.dumps({"count": 0, "results": []})) is None
+    assert load_test.parse_api_step("<html>not JSON</html>") is None
+
+
 # --- where it may run -------------------------------------------------------------------------------------------
 
 
@@ -245,4 +270,26 @@ def test_a_short_load_run_ends_with_no_error_and_a_history_that_explains_every_s
     assert re.search(r"^logins\s+3/3 operators$", output, re.MULTILINE), output
     assert int(re.search(r"^actions\s+(\d+) done", output, re.MULTILINE).group(1)) > 0, output
     assert re.search(r"^errors\s+0$", output, re.MULTILINE), output
+    assert re.search(r"^consistency\s+10 steps: 0 whose status differs", output, re.MULTILINE), output
+
+
+def test_pipelines_find_steps_by_name_and_act_through_the_api_with_no_error(tmp_path):
+    database_url = _end_to_end_database_url(tmp_path)
+    arguments = ["--api", "--operators", "3", "--customers", "5", "--steps", "2", "--duration", "2", "--workers", "2"]
+    arguments += ["--think-time", "0"]
+    try:
+        run = subprocess.run(
+            [sys.executable, str(SCRIPT), "--database-url", database_url, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        load_server.drop_database(database_url)
+
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert int(re.search(r"^actions\s+(\d+) done", output, re.MULTILINE).group(1)) > 0, output
+    assert re.search(r"^errors\s+0$", output, re.MULTILINE), output
+    assert re.search(r"^latency \(all\)\s+p50 [\d.]+ ms\s+p95 [\d.]+ ms\s+p99 [\d.]+ ms", output, re.MULTILINE), output
     assert re.search(r"^consistency\s+10 steps: 0 whose status differs", output, re.MULTILINE), output
