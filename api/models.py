@@ -8,8 +8,8 @@ class ApiToken(models.Model):
     """A secret a user made for a machine, sent as `Authorization: Bearer <token>`; it acts with its user's role.
 
     Only the SHA-256 of the token is kept (the token itself is shown once, when it is made), and the first
-    characters for telling tokens apart. A token stops working when it expires or is revoked; it is never deleted,
-    so the history that names it stays readable.
+    characters for telling tokens apart. A token stops working when it expires or is revoked; the application never
+    deletes one (the history names a token by its name, in Event.via, so it reads the same either way).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")

@@ -51,9 +51,9 @@ def api_token_create(*, user, name: str, expires_in_days: int = DEFAULT_EXPIRY_D
 
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, user) -> ApiToken:
-    """Revoke one of `user`'s own tokens: from now on it gets 401."""
+    """Revoke a token, one's own (a superuser may revoke anyone's, from the admin): from now on it gets 401."""
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
-    if token.user_id != user.pk:
+    if token.user_id != user.pk and not user.is_superuser:
         raise DomainError(NOT_YOUR_TOKEN)
     if token.revoked_at is not None:
         raise DomainError(ALREADY_REVOKED.format(name=token.name))

@@ -9,7 +9,7 @@ from history.models import Event
 class EventAdmin(admin.ModelAdmin):
     """Every recorded change, newest first, to look at; nobody adds, changes or deletes an event."""
 
-    list_display = ("occurred_at", "actor_name", "action", "object_repr")
+    list_display = ("occurred_at", "actor_name", "via", "action", "object_repr")
     list_filter = ("action",)
     date_hierarchy = "occurred_at"
     search_fields = ("object_repr", "actor_name")

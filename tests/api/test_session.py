@@ -56,3 +56,25 @@ def test_a_token_write_needs_no_csrf(routes_world, user, make_token):
     )
 
     assert response.status_code == 200
+
+
+def test_the_browsable_api_renders_for_a_browser(routes_world, user):
+    browser = _browser(user)
+    w = routes_world
+
+    pages = [
+        "/api/",
+        "/api/steps/",
+        f"/api/steps/{w.pending.pk}/",
+        f"/api/releases/{w.release.pk}/",
+        "/api/customers/",
+        f"/api/customers/{w.customers['a'].pk}/",
+        "/api/clusters/",
+        "/api/template-steps/",
+        f"/api/template-steps/{w.templates['health'].pk}/",
+    ]
+    answers = {page: browser.get(page, headers={"Accept": "text/html"}) for page in pages}
+
+    assert {page: answer.status_code for page, answer in answers.items()} == dict.fromkeys(pages, 200)
+    assert all(answer["Content-Type"].startswith("text/html") for answer in answers.values())
+    assert "customer-a" in answers["/api/customers/"].content.decode()

@@ -214,3 +214,30 @@ def test_the_user_menu_links_to_the_tokens_page(client, user):
     client.force_login(user)
 
     assert f'href="{TOKENS_URL}">API tokens</a>' in client.get("/").content.decode()
+
+
+def test_revoking_from_the_page_needs_csrf(user, make_token):
+    from django.test import Client
+
+    make_token(user)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    response = browser.post(reverse("api:token_revoke", args=[ApiToken.objects.get().pk]))
+
+    assert response.status_code == 403
+    assert ApiToken.objects.get().revoked_at is None
+
+
+def test_a_superuser_revokes_any_token_from_the_admin(admin_client, operator, make_token):
+    make_token(operator, "operator-ci")
+    token = ApiToken.objects.get()
+
+    response = admin_client.post(
+        reverse("admin:api_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}, follow=True
+    )
+
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert "Revoked: operator-ci." in response.content.decode()
+    assert admin_client.get(reverse("admin:api_apitoken_change", args=[token.pk])).status_code == 200
