@@ -47,12 +47,14 @@ def token_revoke(request, pk):
     token = get_object_or_404(tokens_of(request.user), pk=pk)
     try:
         token = api_token_revoke(token=token, user=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
+    except DomainError as error:  # already revoked (twice in a row): the row says so
+        token.refresh_from_db()
+        message, level = error.message, messages.ERROR
     else:
-        messages.success(request, f"Token {token.name} revoked: it no longer works.")
+        message, level = f"Token {token.name} revoked: it no longer works.", messages.SUCCESS
     if request.htmx:
         return render_page_or_partial(
             request, "api/tokens.html", {"token": token, "now": timezone.now()}, partial="token_row"
         )
+    messages.add_message(request, level, message)
     return redirect("api:token_list")
