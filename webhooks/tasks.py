@@ -46,8 +46,35 @@ def backoff(attempts: int) -> timedelta:
 
 @task()
 def deliver(delivery_ids: list[int]) -> dict[str, str]:
-    """Send each of the deliveries (those still pending); returns what became of each."""
-    return {str(pk): attempt_delivery(pk) for pk in delivery_ids}
+    """Send each of the deliveries (those still pending and due); returns what became of each. Then queue again
+    the deliveries a dead worker left behind (requeue_stalled)."""
+    outcomes = {str(pk): attempt_delivery(pk) for pk in delivery_ids}
+    requeue_stalled()
+    return outcomes
+
+
+def requeue_stalled() -> list[int]:
+    """Deliveries whose task died with its worker: claimed (sending) or due (pending) for longer than the lease.
+    Each is made pending and due now and queued in one new task (at most 500 at a time); a delivery queued twice
+    is still sent once, by the first task that claims it."""
+    now = timezone.now()
+    cutoff = now - CLAIM_LEASE
+    stalled_rows = Q(status=DeliveryStatus.PENDING, next_attempt_at__lt=cutoff) | Q(
+        status=DeliveryStatus.SENDING, claimed_at__lt=cutoff
+    )
+    with transaction.atomic():
+        stalled = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(stalled_rows)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:500]
+        )
+        if stalled:
+            Delivery.objects.filter(stalled_rows, pk__in=stalled).update(
+                status=DeliveryStatus.PENDING, next_attempt_at=now, claimed_at=None
+            )
+            deliver.enqueue(stalled)
+    return stalled
 
 
 def signing_secret(subscription: Subscription) -> str:
@@ -86,10 +113,14 @@ def post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
 
 
 def _claim(delivery_id: int) -> datetime | None:
-    """Take the delivery for this worker (pending, or sending under an expired claim); the claim's time, or None
-    when another worker has it or it is no longer pending."""
+    """Take the delivery for this worker (pending and due, or sending under an expired claim); the claim's time, or
+    None when another worker has it, it is not due yet (a second task queued for it must not send a retry before
+    its backoff) or it is no longer pending."""
     now = timezone.now()
-    claimable = Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - CLAIM_LEASE)
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    claimable = (Q(status=DeliveryStatus.PENDING) & due) | Q(
+        status=DeliveryStatus.SENDING, claimed_at__lt=now - CLAIM_LEASE
+    )
     with transaction.atomic():
         claimed = Delivery.objects.filter(claimable, pk=delivery_id).update(
             status=DeliveryStatus.SENDING, claimed_at=now

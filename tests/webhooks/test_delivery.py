@@ -337,3 +337,46 @@ def test_a_secret_that_cant_be_decrypted_fails_the_attempt_and_releases_the_clai
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)  # retried later, not stuck "sending"
     assert delivery.last_error.startswith("Not sent: the signing secret can't be decrypted")
     assert receiver.requests == []
+
+
+def test_a_delivery_left_behind_by_a_dead_worker_is_sent_after_the_lease(active, receiver, subscribe, clock):
+    from webhooks.tasks import _claim
+
+    subscribe(receiver.url, events=[EventType.STEP_STATUS_CHANGED])
+    customer_step_mark_done(step=_step(active), user=active.user)
+    first = Delivery.objects.get()
+    _claim(first.pk)  # a worker claims it…
+    DBTaskResult.objects.update(status="RUNNING")  # …and dies while sending: its task never finishes
+
+    clock.advance(minutes=4)
+    customer_step_mark_done(step=_step(active, name="Run migration"), user=active.user)
+    run_due_tasks()
+    assert [payload["step"]["name"] for payload in receiver.payloads()] == ["Run migration"]  # within the lease
+
+    clock.advance(minutes=2)
+    customer_step_mark_done(step=_step(active, name="Health check"), user=active.user)
+    run_due_tasks()
+
+    assert sorted(payload["step"]["name"] for payload in receiver.payloads()) == [
+        "Deploy app",
+        "Health check",
+        "Run migration",
+    ]
+    first.refresh_from_db()
+    assert (first.status, first.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+
+def test_a_second_task_for_a_delivery_waiting_for_its_retry_does_not_send_it_early(active, receiver, subscribe, clock):
+    from webhooks.tasks import deliver
+
+    subscribe(receiver.url, events=[EventType.STEP_STATUS_CHANGED])
+    receiver.codes = [500]
+    customer_step_mark_done(step=_step(active), user=active.user)
+    run_due_tasks()
+
+    deliver.enqueue([Delivery.objects.get().pk])  # due now, while the delivery waits 30 s
+    assert run_due_tasks() == 1
+    assert len(receiver.requests) == 1
+    clock.advance(seconds=30)
+    run_due_tasks()
+    assert len(receiver.requests) == 2 and Delivery.objects.get().status == DeliveryStatus.DELIVERED
