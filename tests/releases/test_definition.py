@@ -456,13 +456,21 @@ STEP = st.fixed_dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     name=NAMES,
-    description=MULTILINE | TEXT,
+    fields=st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["release", "hotfix", "onboarding"]),
+            "version_number": NAMES.map(lambda version: version[:50].strip()),
+            "release_date": st.dates(min_value=datetime.date(1, 1, 1)),
+            "context_guard": st.booleans(),
+            "description": MULTILINE | TEXT,
+        }
+    ),
     steps=st.lists(STEP, max_size=4),
     values=st.lists(MULTILINE | TEXT, max_size=2),
 )
-def test_any_definition_round_trips_byte_for_byte(user, name, description, steps, values):
+def test_any_definition_round_trips_byte_for_byte(user, name, fields, steps, values):
     with transaction.atomic():
-        release = release_create(user=user, name=name, type="hotfix", description=description)
+        release = release_create(user=user, name=name, **fields)
         for step in steps:
             template_step_add(release=release, user=user, **step)
         for index, value in enumerate(values):
