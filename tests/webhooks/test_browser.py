@@ -1,5 +1,6 @@
 """The webhook screens in a browser (system Chromium, as tests/browser does): a release manager subscribes a URL,
-copies the secret shown once, finds it nowhere after, and deactivates the webhook after confirming."""
+copies the secret shown once, finds it nowhere after, and deactivates the webhook after confirming; axe-core finds no
+serious or critical violation on the way."""
 
 import os
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.permissions import RELEASE_MANAGER
+from tests.browser.test_axe import assert_accessible
 from webhooks.models import Subscription
 
 CHROMIUM = os.environ.get("ROLLCALL_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -33,6 +35,7 @@ def test_a_release_manager_subscribes_a_url_and_deactivates_it(page, live_server
 
     page.get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="+ Webhook").click()
+    assert_accessible(page, "new webhook form")
     page.get_by_label("Name").fill("Release channel")
     page.get_by_label("Target URL").fill("https://hooks.slack.com/services/T0/B0/secret-path")
     page.get_by_label("A release was activated").check()
@@ -43,11 +46,13 @@ def test_a_release_manager_subscribes_a_url_and_deactivates_it(page, live_server
     secret = page.locator("#webhook-secret").inner_text()
     assert secret.startswith("whsec_")
     expect(page.get_by_text("it is shown this once")).to_be_visible()
+    assert_accessible(page, "webhook created")
     page.get_by_role("link", name="I have copied it").click()
 
     expect(page.get_by_role("heading", name="Webhook Release channel")).to_contain_text("Active")
     expect(page.locator("main")).to_contain_text("customer.category_completed, release.activated")
     assert secret not in page.content() and "secret-path" not in page.content()
+    assert_accessible(page, "webhook page")
 
     page.get_by_role("button", name="Deactivate").click()
     expect(page.locator("#messages")).to_contain_text("Webhook Release channel deactivated.")
