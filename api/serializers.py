@@ -110,7 +110,6 @@ class CustomerSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         validators: list = []
-        extra_kwargs = {"namespace": {"validators": []}}
 
 
 class ReleaseSerializer(serializers.ModelSerializer):

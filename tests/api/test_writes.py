@@ -3,12 +3,16 @@ releases created and changed; template steps added, changed, reordered and delet
 cloned and archived. Same rules, same history (marked with the token), same refusals, as JSON."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clusters.models import Cluster
 from customers.models import Customer
 from history.models import Event
 from releases.models import Enrollment, Release
+from releases.services import release_add_customers
 from steps.models import CustomerStep, StepTemplate
+from tests.factories import CustomerFactory
 from tests.test_hostile_input import database_snapshot
 
 VIA = "API token 'jenkins'"
@@ -220,3 +224,31 @@ def test_an_unknown_id_is_404_and_a_put_is_405(routes_world, api):
         headers=api.headers,
     )
     assert response.status_code == 405
+
+
+def test_changing_one_field_of_a_hotfix_keeps_its_type(routes_world, api):
+    hotfix = api.post("/api/releases/", {"name": "hotfix-7", "type": "hotfix"}).json()
+
+    changed = api.patch(f"/api/releases/{hotfix['id']}/", {"description": "urgent"})
+
+    assert (changed.json()["type"], changed.json()["description"]) == ("hotfix", "urgent")
+
+
+def test_a_bad_namespace_is_400_next_to_it(routes_world, api):
+    response = api.post("/api/customers/", {"name": "x", "cluster": "spare", "namespace": "Not_A_Namespace!"})
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["namespace"]
+
+
+def test_a_release_reads_in_the_same_number_of_queries_at_two_sizes(routes_world, api, django_assert_num_queries):
+    url = f"/api/releases/{routes_world.release.pk}/"
+    api.get(url)
+    with CaptureQueriesContext(connection) as small:
+        api.get(url)
+    newcomers = [CustomerFactory(cluster=routes_world.clusters["spare"], namespace=f"ns-{i}") for i in range(30)]
+    release_add_customers(release=routes_world.release, customers=newcomers, user=routes_world.user)
+
+    with django_assert_num_queries(len(small)):
+        body = api.get(url).json()
+    assert len(body["progress_detail"]["customers"]) == 32
