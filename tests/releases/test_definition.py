@@ -514,3 +514,29 @@ def test_export_reads_a_constant_number_of_queries(user, django_assert_num_queri
     with django_assert_num_queries(2):
         large = export_definition(release)
     assert len(large) > len(small)
+
+
+@st.composite
+def _mangled_definitions(draw) -> str:
+    """The example definition with a few characters replaced, inserted or deleted at random places."""
+    text = DEFINITION
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        at = draw(st.integers(min_value=0, max_value=len(text)))
+        piece = draw(st.sampled_from(["", ":", "-", " ", "\n", "\t", "'", '"', "[", "{", "&a", "*a", "!!", "#", "|"]))
+        cut = draw(st.integers(min_value=0, max_value=3))
+        text = text[:at] + piece + text[at + cut :]
+    return text
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_mangled_definitions() | st.text(max_size=200))
+def test_any_file_is_imported_or_refused_with_lines_never_a_crash(user, text):
+    with transaction.atomic():
+        before = _state()
+        try:
+            import_definition(text, user=user)
+        except DefinitionError as refused:
+            assert refused.problems and all(isinstance(message, str) and message for _, message in refused.problems)
+            assert all(line is None or 1 <= line <= text.count("\n") + 2 for line, _ in refused.problems)
+            assert _state() == before
+        transaction.set_rollback(True)
