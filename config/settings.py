@@ -30,6 +30,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.permissions import ROLE_OPTIONS, ROLE_PERMISSIONS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -55,6 +57,23 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def parse_role_map(value: str) -> dict[str, str]:
+    """Read ROLLCALL_OIDC_ROLE_MAP, "idp-group=Role,other-group=Role", into {idp group: role}. A role is named as
+    the README's Roles section names it (Viewer, Operator, Release manager) or as `adduser --role` spells it."""
+    roles = {role.lower(): role for role in ROLE_PERMISSIONS} | {option: role for option, role in ROLE_OPTIONS.items()}
+    mapping = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        group, sep, role = (part.strip() for part in item.rpartition("="))
+        if not sep or not group or role.lower() not in roles:
+            raise ImproperlyConfigured(
+                f"ROLLCALL_OIDC_ROLE_MAP: {item.strip()!r} is not group=role with a role among {', '.join(ROLE_PERMISSIONS)}."
+            )
+        mapping[group] = roles[role.lower()]
+    return mapping
 
 
 DEBUG = env_flag("DJANGO_DEBUG")
@@ -238,7 +257,6 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rollcall API",
@@ -261,6 +279,31 @@ SPECTACULAR_SETTINGS = {
 # One query for a user's permissions, their own and their role's (ModelBackend asks two), kept on the user for the
 # request; every `perms.` in a template and every `require()` in a service reads that.
 AUTHENTICATION_BACKENDS = ["accounts.backends.RoleBackend"]
+
+# Single sign-on with OpenID Connect (accounts/oidc.py, mozilla-django-oidc), configured by environment only and off
+# while ROLLCALL_OIDC_ISSUER is unset. The provider's endpoints come from its discovery document, read at the first
+# sign-in and kept for an hour, so Rollcall starts while the provider is down. README, "Single sign-on".
+ROLLCALL_OIDC_ISSUER = os.environ.get("ROLLCALL_OIDC_ISSUER", "").strip().rstrip("/")
+ROLLCALL_OIDC_PROVIDER_NAME = os.environ.get("ROLLCALL_OIDC_PROVIDER_NAME", "").strip() or "single sign-on"
+ROLLCALL_OIDC_GROUPS_CLAIM = os.environ.get("ROLLCALL_OIDC_GROUPS_CLAIM", "").strip() or "groups"
+ROLLCALL_OIDC_USERNAME_CLAIM = os.environ.get("ROLLCALL_OIDC_USERNAME_CLAIM", "").strip() or "preferred_username"
+ROLLCALL_OIDC_ROLE_MAP = parse_role_map(os.environ.get("ROLLCALL_OIDC_ROLE_MAP", ""))
+OIDC_RP_CLIENT_ID = os.environ.get("ROLLCALL_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("ROLLCALL_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = " ".join(os.environ.get("ROLLCALL_OIDC_SCOPES", "").split()) or "openid email profile groups"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_TIMEOUT = env_int("ROLLCALL_OIDC_TIMEOUT", 10)
+if ROLLCALL_OIDC_ISSUER:
+    missing = [name for name in ("ROLLCALL_OIDC_CLIENT_ID", "ROLLCALL_OIDC_ROLE_MAP") if not os.environ.get(name)]
+    if missing:
+        raise ImproperlyConfigured(f"ROLLCALL_OIDC_ISSUER is set: set {' and '.join(missing)} too.")
+    AUTHENTICATION_BACKENDS.append("accounts.oidc.RollcallOIDCBackend")
+# Local accounts (username and password) stay as the break-glass way in; 0 turns them off where SSO is configured.
+ROLLCALL_LOCAL_LOGIN = env_flag("ROLLCALL_LOCAL_LOGIN", default=True)
+if not ROLLCALL_LOCAL_LOGIN and not ROLLCALL_OIDC_ISSUER:
+    raise ImproperlyConfigured("ROLLCALL_LOCAL_LOGIN=0 needs single sign-on: set ROLLCALL_OIDC_ISSUER too.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -4,6 +4,7 @@ static files (drf-spectacular-sidecar), never a CDN."""
 import re
 
 import yaml
+from django.core.management import call_command
 from openapi_spec_validator import validate
 
 from tests.api.conftest import ApiClient
@@ -53,3 +54,9 @@ def test_the_docs_page_needs_a_login(client):
     response = client.get("/api/docs/")
 
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_the_schema_is_generated_without_a_warning(capsys):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+    assert "Warning" not in capsys.readouterr().err
