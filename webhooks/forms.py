@@ -13,7 +13,10 @@ class SubscriptionForm(forms.Form):
         label="Target URL",
         max_length=2000,
         help_text="http:// or https://. Rollcall POSTs each event there.",
-        widget=forms.URLInput(attrs={"placeholder": "https://ci.example.com/hooks/rollcall", "autocomplete": "off"}),
+        # A text input, styled as the others (rollcall.css has no rule for type=url); the service checks the scheme.
+        widget=forms.TextInput(
+            attrs={"placeholder": "https://ci.example.com/hooks/rollcall", "autocomplete": "off", "inputmode": "url"}
+        ),
     )
     events = forms.MultipleChoiceField(choices=EventType.choices, widget=forms.CheckboxSelectMultiple)
     format = forms.ChoiceField(choices=PayloadFormat.choices, initial=PayloadFormat.JSON, widget=forms.RadioSelect)
