@@ -5,7 +5,7 @@ the state of things (a stale version, a transition the step or release can't mak
 the current state where there is one, a role that may not act 403, an unknown id or name 404, no valid token 401.
 """
 
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -39,7 +39,7 @@ def _flatten(data, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(data, dict):
         errors: dict[str, list[str]] = {}
         for key, value in data.items():
-            name = NON_FIELD if key == NON_FIELD and not prefix else f"{prefix}{key}"
+            name = NON_FIELD if key in (NON_FIELD, NON_FIELD_ERRORS) and not prefix else f"{prefix}{key}"
             for field, messages in _flatten(value, f"{name}.").items():
                 errors.setdefault(field, []).extend(messages)
         return errors
@@ -62,7 +62,12 @@ def _message(errors: dict[str, list[str]]) -> str:
 def domain_error_as_api(error: DomainError) -> APIException:
     """A service's refusal: 400 with the field when it names one, else 409."""
     if error.field or error.errors:
-        return ValidationError({field: list(messages) for field, messages in error.errors.items()})
+        return ValidationError(
+            {
+                NON_FIELD if field == NON_FIELD_ERRORS else field: list(messages)
+                for field, messages in error.errors.items()
+            }
+        )
     return Conflict(error.message)
 
 
