@@ -62,7 +62,7 @@ def env_int(name: str, default: int) -> int:
 def parse_role_map(value: str) -> dict[str, str]:
     """Read ROLLCALL_OIDC_ROLE_MAP, "idp-group=Role,other-group=Role", into {idp group: role}. A role is named as
     the README's Roles section names it (Viewer, Operator, Release manager) or as `adduser --role` spells it."""
-    roles = {role.lower(): role for role in ROLE_PERMISSIONS} | {option: role for option, role in ROLE_OPTIONS.items()}
+    roles = {role.lower(): role for role in ROLE_PERMISSIONS} | ROLE_OPTIONS
     mapping = {}
     for item in value.split(","):
         if not item.strip():
@@ -70,7 +70,8 @@ def parse_role_map(value: str) -> dict[str, str]:
         group, sep, role = (part.strip() for part in item.rpartition("="))
         if not sep or not group or role.lower() not in roles:
             raise ImproperlyConfigured(
-                f"ROLLCALL_OIDC_ROLE_MAP: {item.strip()!r} is not group=role with a role among {', '.join(ROLE_PERMISSIONS)}."
+                f"ROLLCALL_OIDC_ROLE_MAP: {item.strip()!r} is not group=role with a role among "
+                f"{', '.join(ROLE_PERMISSIONS)}."
             )
         mapping[group] = roles[role.lower()]
     return mapping
@@ -284,7 +285,7 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.RoleBackend"]
 # while ROLLCALL_OIDC_ISSUER is unset. The provider's endpoints come from its discovery document, read at the first
 # sign-in and kept for an hour, so Rollcall starts while the provider is down. README, "Single sign-on".
 ROLLCALL_OIDC_ISSUER = os.environ.get("ROLLCALL_OIDC_ISSUER", "").strip().rstrip("/")
-ROLLCALL_OIDC_PROVIDER_NAME = os.environ.get("ROLLCALL_OIDC_PROVIDER_NAME", "").strip() or "single sign-on"
+ROLLCALL_OIDC_PROVIDER_NAME = os.environ.get("ROLLCALL_OIDC_PROVIDER_NAME", "").strip() or "SSO"
 ROLLCALL_OIDC_GROUPS_CLAIM = os.environ.get("ROLLCALL_OIDC_GROUPS_CLAIM", "").strip() or "groups"
 ROLLCALL_OIDC_USERNAME_CLAIM = os.environ.get("ROLLCALL_OIDC_USERNAME_CLAIM", "").strip() or "preferred_username"
 ROLLCALL_OIDC_ROLE_MAP = parse_role_map(os.environ.get("ROLLCALL_OIDC_ROLE_MAP", ""))
@@ -302,8 +303,11 @@ if ROLLCALL_OIDC_ISSUER:
     AUTHENTICATION_BACKENDS.append("accounts.oidc.RollcallOIDCBackend")
 # Local accounts (username and password) stay as the break-glass way in; 0 turns them off where SSO is configured.
 ROLLCALL_LOCAL_LOGIN = env_flag("ROLLCALL_LOCAL_LOGIN", default=True)
-if not ROLLCALL_LOCAL_LOGIN and not ROLLCALL_OIDC_ISSUER:
-    raise ImproperlyConfigured("ROLLCALL_LOCAL_LOGIN=0 needs single sign-on: set ROLLCALL_OIDC_ISSUER too.")
+if not ROLLCALL_LOCAL_LOGIN:
+    if not ROLLCALL_OIDC_ISSUER:
+        raise ImproperlyConfigured("ROLLCALL_LOCAL_LOGIN=0 needs single sign-on: set ROLLCALL_OIDC_ISSUER too.")
+    # The same permissions, but no password signs anyone in (the admin's login page included).
+    AUTHENTICATION_BACKENDS[0] = "accounts.oidc.RoleBackendWithoutPasswords"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

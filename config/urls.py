@@ -19,7 +19,8 @@ urlpatterns = [
     path("api/schema/release-definition.json", release_definition_schema, name="release_definition_schema"),
     path("api/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    # The login page (with single sign-on's link when configured) and single sign-on's /oidc/ routes.
+    path("", include("accounts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
