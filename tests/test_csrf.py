@@ -5,6 +5,7 @@ header, as htmx sends it (base.html's hx-headers)."""
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
@@ -14,8 +15,11 @@ from steps.services import customer_step_add_custom, customer_step_mark_done, cu
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 from tests.test_hostile_input import database_snapshot
 from variables.services import variable_set
+from webhooks.choices import DeliveryStatus, EventType
+from webhooks.models import Delivery
+from webhooks.services import subscription_create
 
-APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "variables", "audit")
+APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "variables", "audit", "webhooks")
 
 
 def build_routes_world(user) -> SimpleNamespace:
@@ -42,6 +46,12 @@ def build_routes_world(user) -> SimpleNamespace:
     variable = variable_set(owner=a, key="DB_HOST", value="db-a.internal", user=user)
     draft = ReleaseFactory(name="v2.6.0")
     StepTemplateFactory(release=draft, name="Deploy app", category="deploy", order_index=0)
+    subscription, _ = subscription_create(
+        name="Jenkins", target_url="https://ci.example.com/hooks", events=[EventType.STEP_STATUS_CHANGED], user=user
+    )
+    delivery = Delivery.objects.create(
+        subscription=subscription, event_type=EventType.STEP_STATUS_CHANGED, payload={}, status=DeliveryStatus.FAILED
+    )
     return SimpleNamespace(
         user=user,
         clusters={"prod-us": prod_us, "spare": spare},
@@ -55,6 +65,8 @@ def build_routes_world(user) -> SimpleNamespace:
         overridden=steps[b.pk, deploy_app.pk],
         custom=custom,
         variable=variable,
+        subscription=subscription,
+        delivery=delivery,
     )
 
 
@@ -107,6 +119,14 @@ URL_KWARGS = {
     "variables:variable_delete": lambda w: {"pk": w.variable.pk},
     "audit:audit": lambda w: {},
     "audit:audit_export": lambda w: {},
+    "releases:release_import": lambda w: {},
+    "releases:release_definition": lambda w: {"pk": w.release.pk},
+    "webhooks:subscription_list": lambda w: {},
+    "webhooks:subscription_create": lambda w: {},
+    "webhooks:subscription_detail": lambda w: {"pk": w.subscription.pk},
+    "webhooks:subscription_edit": lambda w: {"pk": w.subscription.pk},
+    "webhooks:subscription_set_active": lambda w: {"pk": w.subscription.pk},
+    "webhooks:delivery_redeliver": lambda w: {"pk": w.delivery.pk},
     "audit:evidence_report": lambda w: {"release_pk": w.release.pk},
     "audit:evidence_csv": lambda w: {"release_pk": w.release.pk},
     "audit:evidence_report_customer": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
@@ -115,6 +135,25 @@ URL_KWARGS = {
 
 # Every route that takes a POST, with data it accepts (so that, with a valid token, it would change something).
 POST_DATA = {
+    "releases:release_import": lambda w: {
+        "definition": SimpleUploadedFile(
+            "v2.7.0.yaml", b"name: v2.7.0\ntype: hotfix\n", content_type="application/yaml"
+        )
+    },
+    "webhooks:subscription_create": lambda w: {
+        "name": "Slack",
+        "target_url": "https://hooks.example.com/x",
+        "events": ["release.archived"],
+        "format": "json",
+    },
+    "webhooks:subscription_edit": lambda w: {
+        "name": "Jenkins CI",
+        "target_url": "",
+        "events": ["step.status_changed"],
+        "format": "json",
+    },
+    "webhooks:subscription_set_active": lambda w: {"active": "0"},
+    "webhooks:delivery_redeliver": lambda w: {},
     "clusters:cluster_create": lambda w: {"name": "prod-ap", "is_active": "on", "metadata": "{}"},
     "clusters:cluster_edit": lambda w: {"name": "prod-us-east", "is_active": "on", "metadata": "{}"},
     "clusters:cluster_delete": lambda w: {},

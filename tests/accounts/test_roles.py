@@ -13,6 +13,7 @@ from django.apps import apps as django_apps
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -365,6 +366,10 @@ POST_ENDPOINTS = {
     "releases:release_activate": (lambda s: [s.draft.pk], lambda s: {"customers": _eligible(s)}),
     "releases:release_add_customers": (lambda s: [s.release.pk], lambda s: {"customers": [s.late.pk]}),
     "releases:release_clone": (lambda s: [s.release.pk], lambda s: {}),
+    "releases:release_import": (
+        lambda s: [],
+        lambda s: {"definition": SimpleUploadedFile("v2.7.0.yaml", b"name: v2.7.0\ntype: hotfix\n")},
+    ),
     "releases:release_archive": (lambda s: [s.release.pk], lambda s: {}),
     "releases:template_step_create": (
         lambda s: [s.draft.pk],
@@ -447,6 +452,7 @@ def _read_only_arguments(name: str, scene) -> list:
         "clusters:cluster_detail": [scene.spare.pk],
         "customers:customer_detail": [scene.late.pk],
         "releases:release_detail": [scene.release.pk],
+        "releases:release_definition": [scene.release.pk],
         "steps:matrix": [scene.release.pk],
         "steps:live_changes": [scene.release.pk],
         "steps:customer_steps": [scene.release.pk, scene.customers["customer-a"].pk],
