@@ -22,6 +22,10 @@ DATABASE_CONN_MAX_AGE  seconds a database connection is kept for the next reques
                     per request); a value above 0 on PostgreSQL replaces the pool with this persistent connection
 ROLLCALL_CACHE_DIR  the file cache that keeps sessions out of the database, shared by every process on the host
                     (default: ROLLCALL_DATA_DIR/cache)
+ROLLCALL_OIDC_ISSUER, ROLLCALL_OIDC_CLIENT_ID, ROLLCALL_OIDC_CLIENT_SECRET, ROLLCALL_OIDC_SCOPES,
+ROLLCALL_OIDC_GROUPS_CLAIM, ROLLCALL_OIDC_ROLE_MAP, ROLLCALL_OIDC_USERNAME_CLAIM, ROLLCALL_OIDC_PROVIDER_NAME,
+ROLLCALL_OIDC_TIMEOUT  single sign-on with OpenID Connect, off while the issuer is unset (README, "Single sign-on")
+ROLLCALL_LOCAL_LOGIN  0 to refuse local accounts' passwords once single sign-on works (default: on, break-glass)
 """
 
 import os
