@@ -54,6 +54,9 @@ NO_MAPPED_GROUP = (
 )
 NO_USERNAME = "The identity provider sent neither {claim!r}, 'email' nor 'sub': Rollcall cannot name your account."
 DEACTIVATED = "Your Rollcall account ({username}) is deactivated. Ask a release manager."
+ADMIN_ACCOUNT = (
+    "{username} is an administrator account: it signs in with its local password only, not through {provider}."
+)
 CODE_REFUSED = "The identity provider did not accept this sign-in ({error}). Sign in again."
 PROVIDER_ERROR = "The identity provider refused the sign-in: {error}."
 STALE_SIGN_IN = "This sign-in has expired or was started in another browser. Sign in again."
@@ -239,6 +242,9 @@ class RollcallOIDCBackend(OIDCAuthenticationBackend):
         user = self.UserModel.objects.filter(username=username).first()
         if user is not None and not user.is_active:
             raise SsoRefused(DEACTIVATED.format(username=username))
+        if user is not None and (user.is_superuser or user.is_staff):
+            # Whoever can choose their username at the provider must not become an administrator by it.
+            raise SsoRefused(ADMIN_ACCOUNT.format(username=username, provider=settings.ROLLCALL_OIDC_PROVIDER_NAME))
         details = {
             field: claims[name]
             for field, name in (("email", "email"), ("first_name", "given_name"), ("last_name", "family_name"))

@@ -195,6 +195,26 @@ def test_a_deactivated_user_is_refused(client, oidc_provider, user_with_role):
     assert roles_of("alice") == {VIEWER}
 
 
+def test_an_administrator_account_is_not_signed_in_through_the_provider(client, oidc_provider, admin_user):
+    oidc_provider.user.update(preferred_username="admin", groups=["rollcall-rm"])
+
+    response = sign_in(client, oidc_provider)
+
+    assert response.status_code == 403
+    assert shows(response, oidc.ADMIN_ACCOUNT.format(username="admin", provider="Test IdP"))
+    assert not admin_user.groups.exists()
+    assert signed_in_as(client) is None
+
+
+def test_a_next_page_elsewhere_is_not_followed(client, oidc_provider):
+    oidc_provider.user["groups"] = ["rollcall-viewers"]
+
+    response = sign_in(client, oidc_provider, next_url="https://evil.example.com/")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard:dashboard")
+
+
 def test_a_code_used_twice_is_refused(client, oidc_provider):
     oidc_provider.user["groups"] = ["rollcall-rm"]
     start = client.get(reverse("oidc_authentication_init"))
