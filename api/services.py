@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from core.errors import DomainError
+from history.choices import EventAction
+from history.services import record_event
 
 TOKEN_PREFIX = "rc_"
 DEFAULT_EXPIRY_DAYS = 90
@@ -46,6 +48,13 @@ def api_token_create(*, user, name: str, expires_in_days: int = DEFAULT_EXPIRY_D
         key_hash=hash_token(secret),
         expires_at=timezone.now() + timedelta(days=expires_in_days),
     )
+    # Its name and expiry, never the secret nor any part of it.
+    record_event(
+        action=EventAction.API_TOKEN_CREATED,
+        user=user,
+        object_repr=f"API token '{token.name}' of {user.get_username()}",
+        after={"name": token.name, "expires_at": token.expires_at.isoformat()},
+    )
     return token, secret
 
 
@@ -59,6 +68,13 @@ def api_token_revoke(*, token: ApiToken, user) -> ApiToken:
         raise DomainError(ALREADY_REVOKED.format(name=token.name))
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    record_event(
+        action=EventAction.API_TOKEN_REVOKED,
+        user=user,
+        object_repr=f"API token '{token.name}' of {token.user.get_username()}",
+        before={"revoked": False},
+        after={"revoked": True},
+    )
     return token
 
 

@@ -40,6 +40,13 @@ class EventAction(models.TextChoices):
     VARIABLE_ADDED = "variable.added", "Variable added"
     VARIABLE_CHANGED = "variable.changed", "Variable changed"
     VARIABLE_DELETED = "variable.deleted", "Variable deleted"
+    API_TOKEN_CREATED = "api_token.created", "API token created"
+    API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
+    WEBHOOK_CREATED = "webhook.created", "Webhook subscribed"
+    WEBHOOK_UPDATED = "webhook.updated", "Webhook edited"
+    WEBHOOK_ACTIVATED = "webhook.activated", "Webhook activated"
+    WEBHOOK_DEACTIVATED = "webhook.deactivated", "Webhook deactivated"
+    WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
 
 
 # Per-step events that follow from a change already recorded once (activation, customers added, a template step

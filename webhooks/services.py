@@ -20,6 +20,8 @@ from accounts.permissions import CHANGE_RELEASE
 from core import crypto
 from core.errors import DomainError
 from core.models import validate_or_refuse
+from history.choices import EventAction
+from history.services import changed_values, record_event
 from webhooks.choices import DeliveryStatus, EventType, PayloadFormat
 from webhooks.models import Delivery, Subscription
 from webhooks.signing import new_secret
@@ -142,6 +144,21 @@ def _check_format(format: str) -> None:
 
 
 @transaction.atomic
+def _recorded(subscription: Subscription) -> dict:
+    """What the history keeps of a subscription: never its secret, and of its URL only the host (a Slack URL's path is
+    itself a secret)."""
+    return {
+        "name": subscription.name,
+        "target": subscription.target_display,
+        "events": sorted(subscription.events),
+        "format": subscription.format,
+    }
+
+
+def _record(action: EventAction, subscription: Subscription, user, before=None, after=None) -> None:
+    record_event(action=action, user=user, object_repr=f"Webhook {subscription.name}", before=before, after=after)
+
+
 def subscription_create(
     *, name: str, target_url: str, events, format: str = PayloadFormat.JSON, user
 ) -> tuple[Subscription, str]:
@@ -164,6 +181,7 @@ def subscription_create(
     )
     validate_or_refuse(subscription, fields=["name", "target_url"])
     subscription.save()
+    _record(EventAction.WEBHOOK_CREATED, subscription, user, after=_recorded(subscription))
     _subscriptions_changed()
     return subscription, secret
 
@@ -176,6 +194,7 @@ def subscription_update(*, subscription: Subscription, user, **changes) -> Subsc
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    before, old_url = _recorded(subscription), subscription.target_url
     if "events" in changes:
         changes["events"] = _clean_events(changes["events"])
     if "format" in changes:
@@ -187,6 +206,11 @@ def subscription_update(*, subscription: Subscription, user, **changes) -> Subsc
         setattr(subscription, field, value)
     validate_or_refuse(subscription, fields=["name", "target_url"])
     subscription.save()
+    before, after = changed_values(before, _recorded(subscription))
+    if subscription.target_url != old_url and "target" not in after:  # same host, another path: say so, not what
+        before["target"], after["target"] = subscription.target_display, "(the same host, another path)"
+    if before or after:
+        _record(EventAction.WEBHOOK_UPDATED, subscription, user, before=before, after=after)
     _subscriptions_changed()
     return subscription
 
@@ -201,6 +225,8 @@ def subscription_set_active(*, subscription: Subscription, active: bool, user) -
         raise DomainError((ALREADY_ACTIVE if active else ALREADY_INACTIVE).format(name=subscription.name))
     subscription.is_active = active
     subscription.save(update_fields=["is_active", "updated_at"])
+    action = EventAction.WEBHOOK_ACTIVATED if active else EventAction.WEBHOOK_DEACTIVATED
+    _record(action, subscription, user, before={"active": not active}, after={"active": active})
     _subscriptions_changed()
     return subscription
 
@@ -222,6 +248,12 @@ def delivery_redeliver(*, delivery: Delivery, user) -> Delivery:
         payload=delivery.payload,
         redelivery_of=delivery,
         next_attempt_at=timezone.now(),
+    )
+    _record(
+        EventAction.WEBHOOK_REDELIVERED,
+        delivery.subscription,
+        user,
+        after={"event": delivery.event_type, "event_id": str(delivery.event_id)},
     )
     deliver.enqueue([again.pk])
     return again

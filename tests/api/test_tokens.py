@@ -3,6 +3,7 @@ missing, unknown, revoked or expired token gets 401 JSON; the last use is noted 
 
 import hashlib
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 from api.authentication import TOKEN_EXPIRED, TOKEN_MALFORMED, TOKEN_REVOKED, TOKEN_UNKNOWN, USER_INACTIVE
 from api.models import ApiToken
 from api.services import EXPIRY_OUT_OF_RANGE, NAME_REQUIRED, api_token_create, api_token_revoke
+from history.models import Event
 from tests.api.conftest import ApiClient
 
 STEPS_URL = "/api/steps/"
@@ -241,3 +243,23 @@ def test_a_superuser_revokes_any_token_from_the_admin(admin_client, operator, ma
     assert token.revoked_at is not None
     assert "Revoked: operator-ci." in response.content.decode()
     assert admin_client.get(reverse("admin:api_apitoken_change", args=[token.pk])).status_code == 200
+
+
+def test_making_and_revoking_a_token_is_in_the_history_without_any_part_of_the_secret(user):
+    token, secret = api_token_create(user=user, name="jenkins")
+    api_token_revoke(token=token, user=user)
+
+    created, revoked = Event.objects.filter(action__startswith="api_token.").order_by("pk")
+    assert (created.action, created.actor, created.object_repr) == (
+        "api_token.created",
+        user,
+        "API token 'jenkins' of rm",
+    )
+    assert created.after["name"] == "jenkins" and "expires_at" in created.after
+    assert (revoked.action, revoked.before, revoked.after) == (
+        "api_token.revoked",
+        {"revoked": False},
+        {"revoked": True},
+    )
+    recorded = json.dumps(list(Event.objects.values("object_repr", "before", "after")))
+    assert secret not in recorded and secret[3:10] not in recorded
