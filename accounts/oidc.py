@@ -24,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import Http404
@@ -69,8 +70,12 @@ CLOCK_SKEW = 30
 
 
 class SsoRefused(Exception):
-    """A sign-in refused for a reason the user is shown (403). Not a PermissionDenied: Django's authenticate()
-    would swallow that one."""
+    """A sign-in refused for a reason the user is shown (403), with the username tried when the claims named one.
+    Not a PermissionDenied: Django's authenticate() would swallow that one."""
+
+    def __init__(self, message: str, username: str = ""):
+        super().__init__(message)
+        self.username = username
 
 
 class ProviderUnreachable(Exception):
@@ -139,13 +144,13 @@ def role_from_claims(claims: dict, username: str) -> str:
     groups_claim = settings.ROLLCALL_OIDC_GROUPS_CLAIM
     groups = claim(claims, groups_claim)
     if groups is None:
-        raise SsoRefused(NO_GROUPS_CLAIM.format(claim=groups_claim))
+        raise SsoRefused(NO_GROUPS_CLAIM.format(claim=groups_claim), username)
     if isinstance(groups, str):
         groups = [groups]
     role_map = settings.ROLLCALL_OIDC_ROLE_MAP
     roles = {role_map[group] for group in groups if isinstance(group, str) and group in role_map}
     if not roles:
-        raise SsoRefused(NO_MAPPED_GROUP.format(username=username, groups=", ".join(sorted(role_map))))
+        raise SsoRefused(NO_MAPPED_GROUP.format(username=username, groups=", ".join(sorted(role_map))), username)
     return max(roles, key=list(ROLE_PERMISSIONS).index)
 
 
@@ -241,10 +246,12 @@ class RollcallOIDCBackend(OIDCAuthenticationBackend):
         role = role_from_claims(claims, username)
         user = self.UserModel.objects.filter(username=username).first()
         if user is not None and not user.is_active:
-            raise SsoRefused(DEACTIVATED.format(username=username))
+            raise SsoRefused(DEACTIVATED.format(username=username), username)
         if user is not None and (user.is_superuser or user.is_staff):
             # Whoever can choose their username at the provider must not become an administrator by it.
-            raise SsoRefused(ADMIN_ACCOUNT.format(username=username, provider=settings.ROLLCALL_OIDC_PROVIDER_NAME))
+            raise SsoRefused(
+                ADMIN_ACCOUNT.format(username=username, provider=settings.ROLLCALL_OIDC_PROVIDER_NAME), username
+            )
         details = {
             field: claims[name]
             for field, name in (("email", "email"), ("first_name", "given_name"), ("last_name", "family_name"))
@@ -319,6 +326,10 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
             return super().get(request)
         except SsoRefused as error:
             logger.warning("SSO sign-in refused: %s", error)
+            # As a refused password is announced (the audit trail listens), with the username the claims named.
+            user_login_failed.send(
+                sender=__name__, credentials={"username": error.username}, request=request, reason=str(error)
+            )
             return refused(request, str(error))
         except ProviderUnreachable as error:
             return refused(request, str(error), status=503)

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.contrib.auth.models import Group, User
+from django.contrib.auth.signals import user_login_failed
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -111,6 +112,25 @@ def test_a_user_without_a_mapped_group_is_refused_and_not_created(client, oidc_p
     assert "Sign-in refused" in response.content.decode()
     assert not User.objects.filter(username="alice").exists()
     assert signed_in_as(client) is None
+
+
+def test_a_refusal_is_announced_as_a_failed_login_with_the_username(client, oidc_provider):
+    oidc_provider.user["groups"] = ["staff"]
+    failures = []
+
+    def listen(sender, credentials, request, **kwargs):
+        failures.append((credentials, request.path, kwargs.get("reason")))
+
+    user_login_failed.connect(listen)
+    try:
+        sign_in(client, oidc_provider)
+    finally:
+        user_login_failed.disconnect(listen)
+
+    [(credentials, path, reason)] = failures
+    assert credentials == {"username": "alice"}
+    assert path == reverse("oidc_authentication_callback")
+    assert reason.startswith("Your account (alice) is in none of the groups")
 
 
 def test_an_existing_user_who_lost_their_group_is_refused_and_keeps_everything(client, oidc_provider, user_with_role):
