@@ -76,6 +76,23 @@ def test_the_provider_saw_pkce_s256_and_the_verifier_matching_it(client, oidc_pr
     assert signed_in_as(client) == "alice"
 
 
+def test_a_code_verifier_that_does_not_match_the_challenge_is_refused(client, oidc_provider):
+    oidc_provider.user["groups"] = ["rollcall-rm"]
+    start = client.get(reverse("oidc_authentication_init"))
+    at_provider = requests.get(start["Location"], allow_redirects=False, timeout=5)
+    session = client.session
+    [state] = session["oidc_states"]
+    session["oidc_states"][state]["code_verifier"] = "another-verifier-" + "x" * 40
+    session.save()
+
+    back = urlsplit(at_provider.headers["Location"])
+    response = client.get(f"{back.path}?{back.query}")
+
+    assert response.status_code == 403
+    assert shows(response, oidc.CODE_REFUSED.format(error="invalid_grant"))
+    assert not User.objects.exists()
+
+
 def test_the_highest_mapped_role_wins(client, oidc_provider):
     oidc_provider.user["groups"] = ["rollcall-viewers", "rollcall-rm", "rollcall-ops"]
 
