@@ -350,3 +350,9 @@ def serializer_for_form(name: str, form_class: type[forms.Form] | None) -> type[
                 required=field.required, allow_blank=not field.required, trim_whitespace=False
             )
     return type(f"Step{name.title()}Serializer", (serializers.Serializer,), fields)
+
+
+class DefinitionImportSerializer(serializers.Serializer):
+    """A release definition sent as JSON: the YAML text under `definition`."""
+
+    definition = serializers.CharField(trim_whitespace=False)

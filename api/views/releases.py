@@ -1,16 +1,22 @@
 """Releases (with their progress) and their template steps, through releases.services and steps.services: create,
 change, activate, add customers, clone, archive; add, change, reorder and delete template steps."""
 
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from api.definitions import YAML_MEDIA_TYPE, TextYamlParser, YamlTextParser, definition_text
 from api.filters import ReleaseFilter, TemplateStepFilter
 from api.serializers import (
     ActivateSerializer,
     AddCustomersSerializer,
     CloneSerializer,
+    DefinitionImportSerializer,
     ReleaseDetailSerializer,
     ReleaseSerializer,
     ReorderSerializer,
@@ -20,6 +26,8 @@ from api.serializers import (
 from api.views.base import ApiViewSet
 from customers.models import Customer
 from releases.choices import ReleaseStatus
+from releases.definition import export_definition
+from releases.definition import import_definition as definition_import
 from releases.models import Release
 from releases.services import (
     release_activate,
@@ -137,6 +145,38 @@ class ReleaseViewSet(mixins.ListModelMixin, ApiViewSet):
         serializer = self.get_serializer(release, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         return self._answer(release_update(release=release, user=request.user, **serializer.validated_data))
+
+    @extend_schema(
+        summary="The release's definition as YAML (releases as code)",
+        responses={(200, YAML_MEDIA_TYPE): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"])
+    def definition(self, request, pk=None):
+        release = self.get_object()
+        response = HttpResponse(export_definition(release), content_type=f"{YAML_MEDIA_TYPE}; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(False, f"{release.name}.yaml")
+        return response
+
+    @extend_schema(
+        summary="Import a release definition: a new draft, or the draft of that name brought in line with it",
+        description='The YAML as the body (Content-Type: application/yaml), or JSON `{"definition": "…"}`. '
+        "201 with the new draft, 200 with the updated one; either way `changes` lists what changed. A refused "
+        "definition is 400 with each problem and its line under `errors.definition`, and changes nothing.",
+        request={YAML_MEDIA_TYPE: OpenApiTypes.STR, "application/json": DefinitionImportSerializer},
+        responses={201: ReleaseDetailSerializer, 200: ReleaseDetailSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        url_name="import",
+        parser_classes=[YamlTextParser, TextYamlParser, JSONParser],
+    )
+    def import_definition(self, request):
+        result = definition_import(definition_text(request.data), user=request.user)
+        response = self._answer(result.release, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        response.data["changes"] = result.changes
+        return response
 
     @extend_schema(summary="Activate a draft", request=ActivateSerializer, responses=ReleaseDetailSerializer)
     @action(detail=True, methods=["post"])
