@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 
 from api.models import ApiToken
 from api.services import api_token_revoke
+from core.errors import DomainError
 
 
 @admin.register(ApiToken)
@@ -27,7 +28,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        revoked = [
-            api_token_revoke(token=token, user=request.user).name for token in queryset.filter(revoked_at__isnull=True)
-        ]
-        messages.success(request, f"Revoked: {', '.join(revoked) or 'nothing (already revoked)'}.")
+        revoked = []
+        for token in queryset.filter(revoked_at__isnull=True):
+            try:
+                revoked.append(api_token_revoke(token=token, user=request.user).name)
+            except DomainError as error:  # someone else's token, for a staff member who is not a superuser
+                messages.error(request, f"{token.name}: {error.message}")
+        messages.success(request, f"Revoked: {', '.join(revoked) or 'nothing'}.")

@@ -105,6 +105,21 @@ def unknown_named_object(params) -> str | None:
     return None
 
 
+AMBIGUOUS = "Several {model}s are called {value}: give its id instead."
+
+
+def ambiguous_named_objects(params) -> dict[str, list[str]]:
+    """The release, customer or cluster filters in `params` whose name fits several objects (a customer's name is
+    unique only with its cluster and namespace; a release's not at all), as field errors: a pipeline that looks a step
+    up by names must not act on whichever came first. One query per such filter given."""
+    errors = {}
+    for param, queryset in NAMED_OBJECTS.items():
+        value = params.get(param)
+        if value and len(queryset.filter(_own(value)).values_list("pk", flat=True)[:2]) > 1:
+            errors[param] = [AMBIGUOUS.format(model=queryset.model._meta.verbose_name, value=value)]
+    return errors
+
+
 def _own(value: str) -> Q:
     """An object with this id or this name."""
     return Q(pk=int(value)) | Q(name=value) if is_id(value) else Q(name=value)

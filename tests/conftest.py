@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.db.models.signals import post_migrate
 
 from accounts.permissions import OPERATOR, RELEASE_MANAGER, ROLE_PERMISSIONS, VIEWER
+from webhooks import services as webhook_services
 
 # pytest-playwright runs an event loop in the main thread; Django's live server fixtures must still work.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -109,3 +110,12 @@ def world(db, user):
         templates=templates,
         user=user,
     )
+
+
+@pytest.fixture(autouse=True)
+def no_webhook_subscription_outlives_its_test():
+    """A test's subscriptions roll back with it, and so must the cached event types that some subscription hears
+    (webhooks.services.heard_events, keyed by database): else a later test would pay a query for nobody."""
+    webhook_services.forget_heard_events()
+    yield
+    webhook_services.forget_heard_events()

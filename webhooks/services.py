@@ -48,12 +48,16 @@ def require_manager(user) -> None:
 # --- which events someone hears -----------------------------------------------------------------------------------
 
 
-def _summary_timeout() -> int | None:
-    """How long a host keeps the event types heard: for ever (None) by default, which is right when every web
-    process shares one cache directory (one host, or a shared ROLLCALL_CACHE_DIR). Hosts that don't share it set
-    ROLLCALL_WEBHOOK_EVENTS_TTL (seconds): each reads the subscriptions again that often."""
-    ttl = os.environ.get("ROLLCALL_WEBHOOK_EVENTS_TTL")
-    return int(ttl) if ttl else None
+# How long a process keeps the event types heard before reading the subscriptions again, by default: a change
+# refreshes the cache at once for every process that shares it; hosts that don't share ROLLCALL_CACHE_DIR see it
+# within this time (one query a minute per host, not one per action).
+DEFAULT_SUMMARY_SECONDS = 60
+
+
+def _summary_timeout() -> int:
+    """ROLLCALL_WEBHOOK_EVENTS_TTL seconds, or DEFAULT_SUMMARY_SECONDS."""
+    ttl = os.environ.get("ROLLCALL_WEBHOOK_EVENTS_TTL", "")
+    return int(ttl) if ttl.isdigit() and int(ttl) > 0 else DEFAULT_SUMMARY_SECONDS
 
 
 def _summary_key() -> str:
@@ -85,9 +89,14 @@ def refresh_heard_events() -> None:
     cache.set(_summary_key(), _heard_in_database(), timeout=_summary_timeout())
 
 
+def forget_heard_events() -> None:
+    """Drop the cached event types: the next notify() reads the subscriptions."""
+    cache.delete(_summary_key())
+
+
 def _subscriptions_changed() -> None:
     """Forget the cached event types now (this transaction reads them again) and set them once it commits."""
-    cache.delete(_summary_key())
+    forget_heard_events()
     transaction.on_commit(refresh_heard_events)
 
 
@@ -143,7 +152,6 @@ def _check_format(format: str) -> None:
         raise DomainError(UNKNOWN_FORMAT.format(format=format), field="format")
 
 
-@transaction.atomic
 def _recorded(subscription: Subscription) -> dict:
     """What the history keeps of a subscription: never its secret, and of its URL only the host (a Slack URL's path is
     itself a secret)."""
@@ -159,6 +167,7 @@ def _record(action: EventAction, subscription: Subscription, user, before=None, 
     record_event(action=action, user=user, object_repr=f"Webhook {subscription.name}", before=before, after=after)
 
 
+@transaction.atomic
 def subscription_create(
     *, name: str, target_url: str, events, format: str = PayloadFormat.JSON, user
 ) -> tuple[Subscription, str]:

@@ -10,7 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from api.exceptions import NON_FIELD, NOT_FOUND, Conflict
-from api.filters import CustomerStepFilter, unknown_named_object
+from api.filters import CustomerStepFilter, ambiguous_named_objects, unknown_named_object
 from api.serializers import CustomerStepSerializer, CustomStepCreateSerializer, serializer_for_form
 from api.views.base import ApiViewSet
 from core.errors import DomainError, StepChangedError
@@ -70,6 +70,9 @@ class CustomerStepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
     filterset_class = CustomerStepFilter
 
     def list(self, request):
+        ambiguous = ambiguous_named_objects(request.query_params)
+        if ambiguous:
+            raise ValidationError(ambiguous)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         if not page:
             # Nothing found: a name that names nothing is a mistake worth saying (a query only when empty).

@@ -1,6 +1,7 @@
 """The API tokens page: one's own tokens, a form to make one (shown once), and revoking one."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,6 +15,7 @@ from core.htmx import render_page_or_partial
 
 
 @require_http_methods(["GET", "POST"])
+@login_required
 def token_list(request):
     """List the user's tokens; a POST makes one, and the answer shows its secret this once (201)."""
     form = ApiTokenForm(request.POST or None)
@@ -42,6 +44,7 @@ def token_list(request):
 
 
 @require_POST
+@login_required
 def token_revoke(request, pk):
     """Revoke one of the user's tokens; htmx gets its row back, a plain POST goes back to the list."""
     token = get_object_or_404(tokens_of(request.user), pk=pk)

@@ -334,3 +334,14 @@ def test_lists_read_in_the_same_number_of_queries_at_two_sizes(routes_world, api
     with django_assert_num_queries(len(small)):
         response = api.get(url, {"page_size": 500})
     assert response.json()["count"] > 0
+
+
+def test_a_name_that_fits_several_releases_is_refused_rather_than_guessed(routes_world, api):
+    ReleaseFactory(name="v2.5.0")  # an older release of the same name
+
+    response = api.get("/api/steps/", {"release": "v2.5.0", "customer": "customer-a", "name": "Deploy app"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"release": ["Several releases are called v2.5.0: give its id instead."]}
+    by_id = api.get("/api/steps/", {"release": routes_world.release.pk, "customer": "customer-a", "name": "Deploy app"})
+    assert by_id.status_code == 200 and by_id.json()["count"] == 1

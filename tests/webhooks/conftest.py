@@ -6,7 +6,6 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
@@ -104,13 +103,6 @@ def run_due_tasks() -> int:
             task.claim(worker.worker_id)
         worker.run_task(task)
         ran += 1
-
-
-@pytest.fixture(autouse=True)
-def no_subscription_outlives_its_test():
-    """A test's subscriptions roll back with it: so does the cached list of the events heard (keyed by database)."""
-    yield
-    cache.set(services._summary_key(), frozenset(), timeout=None)
 
 
 ALL_EVENTS = list(EventType.values)

@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
+
 from history.choices import EventAction
 from history.models import Event
 from webhooks import services
-from webhooks.models import Delivery
+from webhooks.models import Delivery, Subscription
 
 SECRET_PATH = "/services/T000/B000/very-secret-path"
 
@@ -58,3 +60,17 @@ def test_deactivating_activating_and_redelivering_are_recorded(user, subscribe):
     assert [event.after for event in _events(EventAction.WEBHOOK_ACTIVATED)] == [{"active": True}]
     (redelivered,) = _events(EventAction.WEBHOOK_REDELIVERED)
     assert redelivered.after == {"event": "release.archived", "event_id": str(delivery.event_id)}
+
+
+def test_a_subscription_whose_history_cannot_be_written_is_not_made(user, monkeypatch):
+    def fail(**kwargs):
+        raise RuntimeError("the history is unavailable")
+
+    monkeypatch.setattr(services, "record_event", fail)
+
+    with pytest.raises(RuntimeError):
+        services.subscription_create(
+            name="CI", target_url="https://ci.example.com/x", events=["release.archived"], user=user
+        )
+
+    assert not Subscription.objects.exists()
