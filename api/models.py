@@ -25,6 +25,15 @@ class ApiToken(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "API token"
         indexes = [models.Index(fields=["user", "created_at"], name="apitoken_user_created_idx")]
+        constraints = [
+            # The history names a change by its token's name: two tokens of one user in use must not share it.
+            models.UniqueConstraint(
+                fields=["user", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="apitoken_name_unique_in_use",
+                violation_error_message="You already have a token in use with this name.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

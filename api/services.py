@@ -18,6 +18,7 @@ MAX_EXPIRY_DAYS = 3650
 # How stale `last_used_at` may get: a busy pipeline costs one UPDATE a minute, not one per request.
 LAST_USED_PRECISION = timedelta(minutes=1)
 
+NAME_IN_USE = "You already have a token named {name} in use: choose another name, or revoke that one first."
 NAME_REQUIRED = "Give the token a name, e.g. the pipeline that uses it."
 NAME_TOO_LONG = "A token's name has at most 100 characters."
 EXPIRY_OUT_OF_RANGE = f"A token expires after 1 to {MAX_EXPIRY_DAYS} days."
@@ -40,6 +41,8 @@ def api_token_create(*, user, name: str, expires_in_days: int = DEFAULT_EXPIRY_D
         raise DomainError(NAME_TOO_LONG, field="name")
     if not isinstance(expires_in_days, int) or not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         raise DomainError(EXPIRY_OUT_OF_RANGE, field="expires_in_days")
+    if ApiToken.objects.filter(user=user, name=name, revoked_at__isnull=True).exists():
+        raise DomainError(NAME_IN_USE.format(name=name), field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,

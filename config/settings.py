@@ -239,6 +239,9 @@ CACHES = {
 
 # Background work (webhook deliveries): django-tasks with its database backend, so a task is enqueued in the same
 # transaction as the change that caused it; `python manage.py db_worker` runs them (make serve starts one).
+# Webhooks to this machine or to link-local addresses (a cloud's metadata service) are refused unless this is set:
+# webhooks/targets.py.
+ROLLCALL_WEBHOOK_ALLOW_LOCAL = os.environ.get("ROLLCALL_WEBHOOK_ALLOW_LOCAL", "") == "1"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "ENQUEUE_ON_COMMIT": False}}
 
 # The REST API (api/, Django REST framework) and its OpenAPI schema (drf-spectacular, assets from its sidecar).

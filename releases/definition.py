@@ -368,7 +368,9 @@ def _compose(text: str) -> yaml.Node:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or "unreadable"
-        raise DefinitionError([(mark.line + 1 if mark else None, INVALID_YAML.format(problem=problem))]) from None
+        # At the end of the file the parser points past the last line (after its newline): say the last line.
+        line = min(mark.line + 1, len(text.splitlines()) or 1) if mark else None
+        raise DefinitionError([(line, INVALID_YAML.format(problem=problem))]) from None
     except RecursionError:  # PyYAML's composer recurses once per level of nesting
         raise DefinitionError([(None, TOO_DEEP)]) from None
     except yaml.reader.ReaderError as error:

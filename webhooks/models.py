@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from webhooks.choices import DeliveryStatus, PayloadFormat
@@ -36,6 +37,12 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            # Pages, the audit trail and the delivery log name a webhook by its name.
+            models.UniqueConstraint(
+                Lower("name"), name="subscription_name_unique", violation_error_message="A webhook has this name."
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

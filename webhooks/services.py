@@ -25,10 +25,12 @@ from history.services import changed_values, record_event
 from webhooks.choices import DeliveryStatus, EventType, PayloadFormat
 from webhooks.models import Delivery, Subscription
 from webhooks.signing import new_secret
+from webhooks.targets import refused_target
 from webhooks.tasks import deliver
 
 MANAGE_WEBHOOKS = CHANGE_RELEASE  # whoever may change releases manages their webhooks
 WEBHOOKS_REFUSED = "You ({user}) may not manage webhooks: your role does not allow it."
+NAME_IN_USE = "A webhook named {name} already exists: choose another name."
 NO_EVENTS = "Choose at least one event."
 UNKNOWN_EVENTS = "Unknown event types: {names}."
 UNKNOWN_FORMAT = "Unknown format: {format}."
@@ -60,7 +62,8 @@ def _summary_timeout() -> int:
     return int(ttl) if ttl.isdigit() and int(ttl) > 0 else DEFAULT_SUMMARY_SECONDS
 
 
-def _summary_key() -> str:
+def heard_events_key() -> str:
+    """The cache key of the event types heard, per database (the test suite's workers each have their own)."""
     return f"webhooks:heard-events:{connections['default'].settings_dict['NAME']}"
 
 
@@ -77,21 +80,21 @@ def heard_events() -> frozenset[str]:
     `add`, not `set`: a process that read the subscriptions just before a change committed must not overwrite
     what the change set after its commit.
     """
-    heard = cache.get(_summary_key())
+    heard = cache.get(heard_events_key())
     if heard is None:
         heard = _heard_in_database()
-        cache.add(_summary_key(), heard, timeout=_summary_timeout())
+        cache.add(heard_events_key(), heard, timeout=_summary_timeout())
     return heard
 
 
 def refresh_heard_events() -> None:
     """Set the cached event types from the subscriptions as they are (after a change commits, after migrate)."""
-    cache.set(_summary_key(), _heard_in_database(), timeout=_summary_timeout())
+    cache.set(heard_events_key(), _heard_in_database(), timeout=_summary_timeout())
 
 
 def forget_heard_events() -> None:
     """Drop the cached event types: the next notify() reads the subscriptions."""
-    cache.delete(_summary_key())
+    cache.delete(heard_events_key())
 
 
 def _subscriptions_changed() -> None:
@@ -167,6 +170,20 @@ def _record(action: EventAction, subscription: Subscription, user, before=None, 
     record_event(action=action, user=user, object_repr=f"Webhook {subscription.name}", before=before, after=after)
 
 
+def _check_target(url: str) -> None:
+    refused = refused_target(url)
+    if refused:
+        raise DomainError(refused, field="target_url")
+
+
+def _check_name_free(name: str, subscription: Subscription | None = None) -> None:
+    others = Subscription.objects.filter(name__iexact=name)
+    if subscription is not None:
+        others = others.exclude(pk=subscription.pk)
+    if name and others.exists():
+        raise DomainError(NAME_IN_USE.format(name=name), field="name")
+
+
 @transaction.atomic
 def subscription_create(
     *, name: str, target_url: str, events, format: str = PayloadFormat.JSON, user
@@ -189,6 +206,8 @@ def subscription_create(
         created_by=user,
     )
     validate_or_refuse(subscription, fields=["name", "target_url"])
+    _check_target(subscription.target_url)
+    _check_name_free(subscription.name)
     subscription.save()
     _record(EventAction.WEBHOOK_CREATED, subscription, user, after=_recorded(subscription))
     _subscriptions_changed()
@@ -214,6 +233,8 @@ def subscription_update(*, subscription: Subscription, user, **changes) -> Subsc
     for field, value in changes.items():
         setattr(subscription, field, value)
     validate_or_refuse(subscription, fields=["name", "target_url"])
+    _check_target(subscription.target_url)
+    _check_name_free(subscription.name, subscription)
     subscription.save()
     before, after = changed_values(before, _recorded(subscription))
     if subscription.target_url != old_url and "target" not in after:  # same host, another path: say so, not what

@@ -23,6 +23,7 @@ from webhooks.choices import DeliveryStatus, PayloadFormat
 from webhooks.models import Delivery, Subscription
 from webhooks.payloads import slack_text
 from webhooks.signing import SIGNATURE_HEADER, signature
+from webhooks.targets import refused_target
 
 TIMEOUT_SECONDS = 10
 # A claim older than this is a worker that died while sending: the delivery may be claimed again.
@@ -160,8 +161,11 @@ def attempt_delivery(delivery_id: int) -> str:
 
 
 def _send(delivery: Delivery) -> tuple[int | None, str]:
-    """POST the delivery's body, signed now, to its subscription's URL."""
+    """POST the delivery's body, signed now, to its subscription's URL (unless it resolves to a refused address)."""
     subscription = delivery.subscription
+    refused = refused_target(subscription.target_url, resolve=True)
+    if refused:
+        return None, refused[:300]
     body = request_body(delivery)
     headers = {
         "Content-Type": "application/json",

@@ -1,6 +1,8 @@
 """Releases as code through the API: a release's definition as YAML, and an import from YAML or JSON."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from releases.definition import export_definition
 from releases.models import Release
@@ -56,7 +58,7 @@ def test_a_definition_sent_as_json_updates_the_draft_of_that_name(routes_world, 
     ("body", "line"),
     [
         ("name: v2.7.0\ntype: hotfix\nsteps:\n  deploy:\n  - name: Deploy\n    type: bash\n    contnet: x\n", 7),
-        ("name: v2.7.0\ntype: [unclosed\n", 3),  # where the parser found the list unclosed
+        ("name: v2.7.0\ntype: [unclosed\n", 2),  # the file ends with the list unclosed: its last line
     ],
 )
 def test_a_bad_definition_is_400_with_its_line_and_changes_nothing(routes_world, api, body, line):
@@ -88,3 +90,42 @@ def test_a_body_that_is_not_a_definition_is_refused_clearly(routes_world, api):
         ).status_code
         == 400
     )
+
+
+# Text a pipeline might send instead of a definition: anything, and YAML-looking lines with a definition's keys.
+DEFINITION_LIKE = st.lists(
+    st.sampled_from(
+        [
+            "name: v9",
+            "type: hotfix",
+            "type: nope",
+            "steps:",
+            "  deploy:",
+            "  - name: x",
+            "    type: sql",
+            "    content: |",
+            "      SELECT 1;",
+            "variables: [",
+            "- {name: A, value: 1}",
+            "date: 2026-13-40",
+            "version: [1]",
+            "\tname: tab",
+            "&a x: *a",
+            "!!python/object:os.system x",
+        ]
+    ),
+    max_size=12,
+).map("\n".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(max_size=300), DEFINITION_LIKE))
+def test_any_text_posted_as_a_definition_never_fails_and_a_refusal_changes_nothing(routes_world, api, text):
+    before = database_snapshot()
+
+    response = _post_yaml(api, text)
+
+    assert response.status_code in (200, 201, 400), response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    if response.status_code == 400:
+        assert database_snapshot() == before

@@ -59,6 +59,7 @@ WRITES = {
     "release add customers": ("post", "/api/releases/{id}/add-customers/", "release", ["customers"]),
     "release clone": ("post", "/api/releases/{id}/clone/", "release", ["name", "version_number"]),
     "release archive": ("post", "/api/releases/{id}/archive/", "release", []),
+    "release import": ("post", "/api/releases/import/", None, ["definition"]),
     "template steps reorder": ("post", "/api/releases/{id}/reorder-template-steps/", "release", ["category", "order"]),
     "template step create": ("post", "/api/template-steps/", None, TEMPLATE_FIELDS),
     "template step change": ("patch", "/api/template-steps/{id}/", "template step", TEMPLATE_FIELDS),

@@ -1,5 +1,5 @@
 """The README's curl recipe (section API) works: run as written, with bash, curl and jq, against a live server, it
-finds customer-a's "Run migration SQL" by names and marks it done; the history says it came through the token."""
+finds customer-c's "Run migration SQL" by names and marks it done; the history says it came through the token."""
 
 import os
 import shutil
@@ -30,8 +30,8 @@ def _recipe() -> str:
 
 def test_the_readme_recipe_marks_a_step_done_by_its_names(live_server, user):
     cluster = ClusterFactory(name="prod-us")
-    customer = CustomerFactory(cluster=cluster, name="customer-a", namespace="cust-a-prod")
-    CustomerFactory(cluster=cluster, name="customer-b", namespace="cust-b-prod")
+    CustomerFactory(cluster=cluster, name="customer-a", namespace="cust-a-prod")
+    customer = CustomerFactory(cluster=cluster, name="customer-c", namespace="cust-c-prod")
     release = ReleaseFactory(name="v2.5.0", version_number="v2.5.0")
     StepTemplateFactory(release=release, name="Deploy app", category="deploy", order_index=0)
     StepTemplateFactory(release=release, name="Run migration SQL", category="deploy", type="sql", order_index=1)

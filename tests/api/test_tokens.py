@@ -263,3 +263,15 @@ def test_making_and_revoking_a_token_is_in_the_history_without_any_part_of_the_s
     )
     recorded = json.dumps(list(Event.objects.values("object_repr", "before", "after")))
     assert secret not in recorded and secret[3:10] not in recorded
+
+
+def test_a_second_token_of_the_same_name_in_use_is_refused_as_a_reload_of_the_form_would_make_it(user, client):
+    client.force_login(user)
+    first = client.post(reverse("api:token_list"), {"name": "jenkins", "expires_in_days": 90})
+    again = client.post(reverse("api:token_list"), {"name": "jenkins", "expires_in_days": 90})
+
+    assert first.status_code == 201 and again.status_code == 422
+    assert "You already have a token named jenkins in use" in again.content.decode()
+    assert ApiToken.objects.filter(user=user, name="jenkins").count() == 1
+    api_token_revoke(token=ApiToken.objects.get(user=user), user=user)
+    assert api_token_create(user=user, name="jenkins")[0].name == "jenkins"  # a revoked token's name is free again

@@ -106,7 +106,7 @@ def test_upload_updates_the_draft_of_that_name(user):
             DEFINITION.replace("      content: |", "      contnet: |"),
             "line 11: missing key &#x27;content&#x27; in step",
         ),
-        ("name: v9\ntype: hotfix\nsteps: [\n", "line 4: not valid YAML"),
+        ("name: v9\ntype: hotfix\nsteps: [\n", "line 3: not valid YAML"),
         (DEFINITION.replace("version: v2.5.0", "version: 2.5"), "line 3: &#x27;version&#x27; in the release must be"),
         ("\xff\xfe".encode("latin-1") + b"name: x", NOT_UTF8),
     ],

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from core.errors import DomainError
 from history.choices import EventAction
 from history.models import Event
 from webhooks import services
@@ -74,3 +75,12 @@ def test_a_subscription_whose_history_cannot_be_written_is_not_made(user, monkey
         )
 
     assert not Subscription.objects.exists()
+
+
+def test_a_second_webhook_of_the_same_name_is_refused_as_a_reload_of_the_form_would_make_it(user, subscribe):
+    subscribe("https://hooks.example.com/x", name="Jenkins")
+
+    with pytest.raises(DomainError, match="A webhook named jenkins already exists"):
+        subscribe("https://hooks.example.com/x", name="jenkins")
+
+    assert Subscription.objects.count() == 1
