@@ -311,7 +311,7 @@ def release_matrix(
     for customer in customers:
         customer.progress = progress.customer_percent(customer.pk, category)
         customer.complete = progress.customer_complete(customer.pk, category)
-    for index, step in enumerate(steps):
+    for index, step in enumerate(steps if uses_variables or status else ()):
         # Most steps use no variable: nothing to look up for them, nothing to change.
         if step.variable_names:
             step = steps[index] = step._replace(blocked=blocked_names(step, defined[step.customer_id]))
@@ -327,10 +327,11 @@ def release_matrix(
             table_rows = []
             for row in rows:
                 cells = [row.steps.get(customer.pk) for customer in members]
-                present = [cell for cell in cells if cell is not None]
-                if status and not any(matches(cell) for cell in present):
+                # A row stays when some cell matches the status filter; a custom or detached step's row when some
+                # customer of this cluster has it (a template step's row always, hatched where a customer hasn't).
+                if status and not any(cell is not None and matches(cell) for cell in cells):
                     continue
-                if row.template is None and not present:
+                if row.template is None and not any(cell is not None for cell in cells):
                     continue
                 table_rows.append((row, cells))
         tables.append(
