@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+# Text without it refers to no variable (and renders as it is).
+VARIABLE_START = "#{"
 VARIABLE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 # An escape, or a reference with its body up to the closing brace or the end of its line.

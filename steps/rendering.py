@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from accounts.permissions import EXECUTE_STEPS, require
 from core.errors import DomainError
-from core.variables import Rendered, TemplateSyntaxError, render
+from core.variables import VARIABLE_START, Rendered, TemplateSyntaxError, render
 from steps.choices import StepType
 from steps.transitions import OUTSTANDING
 from variables.selectors import displayed_values, resolved_values, sensitive_names
@@ -87,12 +87,14 @@ class StepText:
 
 def step_text(step, values: dict[str, str] | None = None) -> StepText:
     """The step's text for its customer, with sensitive values decrypted. Needs step.release and step.customer
-    (with its cluster). One query for the values, unless the customer's `values` (resolved_values) are given."""
+    (with its cluster). One query for the values, unless the customer's `values` (resolved_values) are given or the
+    step needs none (no variable in its content, no kubectl context guard around it)."""
+    guarded = step.type == StepType.BASH and step.release.context_guard
     if values is None:
-        values = resolved_values(step.customer, step.release)
+        values = resolved_values(step.customer, step.release) if guarded or VARIABLE_START in step.content else {}
     rendered = _render(step, values)
     body = rendered.text if rendered.text.endswith("\n") or not rendered.text else rendered.text + "\n"
-    if step.type == StepType.BASH and step.release.context_guard:
+    if guarded:
         body = _guarded(step, body, values)
     return StepText(text=header(step) + body, missing=rendered.missing)
 
@@ -107,9 +109,10 @@ def refuse_unresolved(step, missing: tuple[str, ...], *, verb: str) -> None:
 
 def displayed(content: str, *, customer, release) -> Rendered | None:
     """Content as a screen shows it for `customer` in `release`: sensitive values masked, nothing decrypted; None
-    when the content's `#{` syntax is broken (the raw content is shown instead). One query."""
+    when the content's `#{` syntax is broken (the raw content is shown instead). One query, none for content that
+    uses no variable (most steps)."""
     try:
-        return render(content, displayed_values(customer, release))
+        return render(content, displayed_values(customer, release) if VARIABLE_START in content else {})
     except TemplateSyntaxError:
         return None
 

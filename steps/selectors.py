@@ -350,14 +350,16 @@ def release_matrix(
 
 
 def steps_of_customer(release, customer: Customer) -> dict[str, list[CustomerStep]]:
-    """A customer's steps in a release, per category in execution order (STEP_ORDER), each with `.actions`."""
+    """A customer's steps in a release, per category in execution order (STEP_ORDER), each with `.actions`. Two
+    queries; one when no step uses a variable (nothing can be missing then)."""
     by_category: dict[str, list[CustomerStep]] = {category: [] for category in StepCategory.values}
-    steps = (
+    steps = list(
         CustomerStep.objects.filter(release=release, customer=customer)
         .select_related("template", "executed_by")
         .order_by(*STEP_ORDER)
     )
-    defined = defined_names(release=release, customers=[customer])[customer.pk]
+    uses_variables = any(step.variable_names for step in steps)
+    defined = defined_names(release=release, customers=[customer])[customer.pk] if uses_variables else frozenset()
     for step in steps:
         step.release = release
         step.customer = customer
