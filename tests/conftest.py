@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.db.models.signals import post_migrate
 
+from accounts.backends import permissions_changed
 from accounts.permissions import OPERATOR, RELEASE_MANAGER, ROLE_PERMISSIONS, VIEWER
 from webhooks import services as webhook_services
 
@@ -121,3 +122,12 @@ def no_webhook_subscription_outlives_its_test():
     cache.set(webhook_services.heard_events_key(), frozenset())
     yield
     cache.set(webhook_services.heard_events_key(), frozenset())
+
+
+@pytest.fixture(autouse=True)
+def no_cached_permissions_outlive_their_test():
+    """Users and roles roll back with each test, and ids come round again: permission sets cached by an earlier test
+    (accounts.backends) must not answer for this one's users."""
+    permissions_changed()
+    yield
+    permissions_changed()
