@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from history.selectors import _csv_cell
+from history.selectors import csv_cell
 from steps.choices import STATUS_LABELS, StepCategory, StepType
 from steps.models import STEP_ORDER, CustomerStep, StepTemplate
 
@@ -256,4 +256,4 @@ def evidence_csv_rows(release, customer=None) -> Iterator[list[str]]:
             row.content,
             step.diff,
         ]
-        yield [_csv_cell(cell) for cell in cells]
+        yield [csv_cell(cell) for cell in cells]

@@ -22,7 +22,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from audit.evidence import evidence_by_customer, evidence_csv_rows, template_steps_of
-from audit.views import _Echo
+from audit.views import Echo
 from customers.models import Customer
 from releases.models import Release
 
@@ -52,7 +52,7 @@ def _filename(release, customer, extension: str) -> str:
 
 def _csv_chunks(rows) -> Iterator[str]:
     """The rows as CSV text, CSV_ROWS_PER_CHUNK rows at a time."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     lines = (writer.writerow(row) for row in rows)
     while chunk := "".join(islice(lines, CSV_ROWS_PER_CHUNK)):
         yield chunk

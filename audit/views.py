@@ -13,7 +13,7 @@ from core.htmx import render_page_or_partial
 from history.selectors import audit_csv_rows, audit_events, audit_page
 
 
-class _Echo:
+class Echo:
     """A file-like object whose write() hands back what it is given, so csv.writer formats one row at a time."""
 
     def write(self, value: str) -> str:
@@ -40,7 +40,7 @@ def audit(request):
 def audit_export(request):
     """The events the same filters select, streamed as CSV (rollcall-audit-YYYYMMDD-HHMM.csv)."""
     audit_filter = AuditFilter(request.GET, queryset=audit_events())
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in audit_csv_rows(audit_filter.qs)), content_type="text/csv; charset=utf-8"
     )

@@ -104,7 +104,8 @@ def audit_page(events: QuerySet[Event], number) -> Page:
     return page
 
 
-def _csv_cell(value) -> str:
+def csv_cell(value) -> str:
+    """A CSV cell as a spreadsheet may open it: text that would start a formula (= + - @) gets a leading quote."""
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
 
@@ -131,4 +132,4 @@ def audit_csv_rows(events: QuerySet[Event]) -> Iterator[list[str]]:
             _csv_json(event.before),
             _csv_json(event.after),
         ]
-        yield [_csv_cell(value) for value in row]
+        yield [csv_cell(value) for value in row]

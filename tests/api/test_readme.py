@@ -4,28 +4,17 @@ finds customer-c's "Run migration SQL" by names and marks it done; the history s
 import os
 import shutil
 import subprocess
-import textwrap
-from pathlib import Path
 
 from api.services import api_token_create
 from history.models import Event
 from releases.services import release_activate
 from steps.models import CustomerStep
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.readme import block_after
 
 
 def _recipe() -> str:
-    """The indented block that follows "in the pipeline:" in the README's API section."""
-    section = README.read_text().split("\n## API\n", 1)[1].split("\n## ", 1)[0]
-    after = section.split("in the pipeline:\n\n", 1)[1]
-    block = []
-    for line in after.splitlines():
-        if line and not line.startswith("    "):
-            break
-        block.append(line)
-    return textwrap.dedent("\n".join(block)).strip()
+    return block_after("API", "in the pipeline:")
 
 
 def test_the_readme_recipe_marks_a_step_done_by_its_names(live_server, user):

@@ -4,27 +4,16 @@ against a live server: the definition downloads, and a file from the repository 
 import os
 import shutil
 import subprocess
-import textwrap
-from pathlib import Path
 
 from api.services import api_token_create
 from releases.definition import export_definition
 from releases.models import Release
 from tests.factories import ReleaseFactory, StepTemplateFactory
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from tests.readme import block_after
 
 
 def _recipe() -> str:
-    """The indented block after "keeps its release definitions in `releases/`:" in the Releases as code section."""
-    section = README.read_text().split("\n## Releases as code\n", 1)[1].split("\n## ", 1)[0]
-    after = section.split("keeps its release definitions in `releases/`:\n\n", 1)[1]
-    block = []
-    for line in after.splitlines():
-        if line and not line.startswith("    "):
-            break
-        block.append(line)
-    return textwrap.dedent("\n".join(block)).strip()
+    return block_after("Releases as code", "keeps its release definitions in `releases/`:")
 
 
 def test_the_readme_lines_download_a_definition_and_import_one_as_a_draft(live_server, user, tmp_path):

@@ -1,28 +1,16 @@
 """The README's receiver snippet (section Webhooks) verifies a real delivery's signature, and refuses a forged one."""
 
-import textwrap
-from pathlib import Path
-
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done
+from tests.readme import block_after
 from tests.webhooks.conftest import run_due_tasks
 from webhooks.choices import EventType
 from webhooks.signing import SIGNATURE_HEADER
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
 
 def _receiver_snippet() -> str:
-    """The indented code block that follows "verify it like this:" in the README's Webhooks section."""
-    section = README.read_text().split("\n## Webhooks\n", 1)[1].split("\n## ", 1)[0]
-    after = section.split("verify it like this:\n\n", 1)[1]
-    block = []
-    for line in after.splitlines():
-        if line and not line.startswith("    "):
-            break
-        block.append(line)
-    return textwrap.dedent("\n".join(block))
+    return block_after("Webhooks", "verify it like this:")
 
 
 def test_the_readme_snippet_verifies_a_delivery(world, receiver, subscribe):
