@@ -95,6 +95,8 @@ def variable_event(*, action: str, owner_scope: str, owner, key: str, is_sensiti
 def slack_text(payload: dict) -> str:
     """The one line a Slack-compatible body ({"text": …}) says about an event."""
     actor = payload["actor"]["username"]
+    if payload["actor"].get("via"):  # "ana via API token 'jenkins'", as the history says it
+        actor = f"{actor} via {payload['actor']['via']}"
     release = payload.get("release", {}).get("name", "")
     match payload["type"]:
         case EventType.STEP_STATUS_CHANGED:

@@ -13,8 +13,10 @@ from django_htmx.http import HttpResponseClientRedirect
 from core.errors import DomainError
 from core.forms import add_domain_error
 from webhooks import services
+from webhooks.choices import PayloadFormat
 from webhooks.forms import SubscriptionForm
 from webhooks.models import Delivery, Subscription
+from webhooks.payloads import slack_text
 from webhooks.selectors import delivery_log, subscriptions_with_counts
 from webhooks.tasks import max_attempts
 
@@ -105,8 +107,10 @@ def subscription_detail(request, pk: int):
     services.require_manager(request.user)
     subscription = get_object_or_404(Subscription.objects.select_related("created_by"), pk=pk)
     page = Paginator(delivery_log(subscription), DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
-    for delivery in page:
-        delivery.payload_json = json.dumps(delivery.payload, indent=2, ensure_ascii=False)
+    slack = subscription.format == PayloadFormat.SLACK
+    for delivery in page:  # what the receiver gets: a Slack-compatible subscription, the one line of text
+        sent = {"text": slack_text(delivery.payload)} if slack else delivery.payload
+        delivery.payload_json = json.dumps(sent, indent=2, ensure_ascii=False)
     return render(
         request,
         "webhooks/subscription_detail.html",

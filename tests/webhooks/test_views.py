@@ -255,3 +255,23 @@ def test_every_webhook_post_needs_the_csrf_token(user, subscribe):
     assert Subscription.objects.count() == 1 and Delivery.objects.count() == 1
     subscription.refresh_from_db()
     assert (subscription.name, subscription.is_active) == ("CI", True)
+
+
+def test_a_slack_subscriptions_log_shows_the_text_that_was_sent(client, user, subscribe):
+    subscription, _ = subscribe("https://hooks.example.com/x", format="slack")
+    Delivery.objects.create(
+        subscription=subscription,
+        event_type="release.archived",
+        payload={
+            "type": "release.archived",
+            "release": {"id": 1, "name": "v2.5.0"},
+            "actor": {"username": "rm", "via": "API token 'jenkins'"},
+        },
+    )
+    client.force_login(user)
+
+    html = client.get(reverse("webhooks:subscription_detail", args=[subscription.pk])).content.decode()
+
+    assert (
+        "&quot;text&quot;: &quot;📦 Release v2.5.0 was archived by rm via API token &#x27;jenkins&#x27;&quot;" in html
+    )
