@@ -14,10 +14,10 @@ from api.filters import CustomerStepFilter, ambiguous_named_objects, unknown_nam
 from api.serializers import CustomerStepSerializer, CustomStepCreateSerializer, serializer_for_form
 from api.views.base import ApiViewSet
 from core.errors import DomainError, StepChangedError
+from steps.actions import STEP_ACTIONS, StepAction
 from steps.forms import StepVersionForm
 from steps.models import CustomerStep
 from steps.services import customer_step_add_custom
-from steps.views.actions import STEP_ACTIONS, StepAction
 
 JSON_OBJECT_REQUIRED = "Send the fields as a JSON object."
 TEXT_REQUIRED = "Send this field as text."

@@ -6,11 +6,8 @@ panel with the service's message and status 422; a plain POST redirects back wit
 refused by the service: the answer is 409 with the step as it is now and who changed it (no lost updates).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -21,53 +18,15 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError, StepChangedError
 from core.forms import add_domain_error
 from core.htmx import safe_next_url
+from steps.actions import STEP_ACTIONS, StepAction
 from steps.choices import BLOCKED, StepCategory, StepStatus
-from steps.forms import CustomStepEditForm, NotesForm, OverrideForm, SkipForm, StepVersionForm
+from steps.forms import StepVersionForm
 from steps.models import CustomerStep
 from steps.progress import progress_around
 from steps.selectors import customer_steps_for_screens, step_actions, template_step_counts
-from steps.services import (
-    customer_step_edit_custom,
-    customer_step_mark_done,
-    customer_step_override,
-    customer_step_remove_custom,
-    customer_step_reopen,
-    customer_step_reset_to_template,
-    customer_step_revert,
-    customer_step_skip,
-    customer_step_update_notes,
-)
 from steps.transitions import OUTSTANDING
 from steps.views.matrix import matrix_cell
 from steps.views.panel import form_ids, panel_context, render_panel, requesting_page
-
-
-@dataclass(frozen=True)
-class StepAction:
-    """One action: the service it calls (with the form's cleaned data as keyword arguments), what it did (for the
-    message), its form and the panel's name for it, and whether it can change progress."""
-
-    service: Callable
-    done: str
-    form: type[forms.Form] | None = None
-    form_name: str | None = None
-    open_section: str | None = None
-    progress_changed: bool = True
-
-
-STEP_ACTIONS = {
-    "done": StepAction(customer_step_mark_done, "marked as done", NotesForm, "notes_form"),
-    "skip": StepAction(customer_step_skip, "skipped", SkipForm, "skip_form", "skip"),
-    "revert": StepAction(customer_step_revert, "reverted", NotesForm, "notes_form"),
-    "reopen": StepAction(customer_step_reopen, "skip undone"),
-    "notes": StepAction(customer_step_update_notes, "notes saved", NotesForm, "notes_form", progress_changed=False),
-    "override": StepAction(
-        customer_step_override, "content overridden", OverrideForm, "override_form", "override", progress_changed=False
-    ),
-    "reset": StepAction(customer_step_reset_to_template, "reset to template", progress_changed=False),
-    "edit": StepAction(customer_step_edit_custom, "edited", CustomStepEditForm, "edit_form", "edit", False),
-    "remove": StepAction(customer_step_remove_custom, "removed"),
-}
 
 
 def _where(customer) -> str:

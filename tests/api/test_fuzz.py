@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from clusters.models import Cluster
 from customers.models import Customer
 from releases.models import Release
+from steps.actions import STEP_ACTIONS
 from steps.models import CustomerStep, StepTemplate
-from steps.views.actions import STEP_ACTIONS
 from tests.api.conftest import ApiClient
 from tests.test_csrf import build_routes_world
 from tests.test_hostile_input import database_snapshot
