@@ -2,6 +2,8 @@
 otherwise (FS-005), with the values substituted for the customer subtly marked. Pygments escapes the content, so
 its output is the one piece of HTML marked safe."""
 
+from functools import lru_cache
+
 from django.utils.safestring import SafeString, mark_safe
 from pygments import format as format_tokens
 from pygments.formatters import HtmlFormatter
@@ -29,10 +31,26 @@ def _tokens(content: str, lexer, spans):
             yield (SUBSTITUTED if substituted else token_type), piece
 
 
+# A template step's content is the same for every customer whose step follows it: a process highlights it once for
+# the panels that show it next (256 contents of at most CACHED_CHARS each: a few megabytes at most).
+CACHED_CHARS = 16_000
+
+
 def highlight_content(content: str, step_type: str, spans=()) -> SafeString:
     """The content as an HTML table of line numbers and highlighted lines; `spans` ((start, end, name) offsets, as
     core.variables.render gives them) are marked. Leading and trailing blank lines are kept, so line numbers match
     the text that is copied or downloaded."""
+    if len(content) <= CACHED_CHARS:
+        return _highlighted(content, step_type, tuple(spans))
+    return _highlight(content, step_type, spans)
+
+
+@lru_cache(maxsize=256)
+def _highlighted(content: str, step_type: str, spans: tuple) -> SafeString:
+    return _highlight(content, step_type, spans)
+
+
+def _highlight(content: str, step_type: str, spans) -> SafeString:
     if not content.endswith("\n"):
         content += "\n"  # as Pygments' own preprocessing does; the offsets before it are unchanged
     lexer = LEXERS.get(step_type, TextLexer)(stripnl=False)

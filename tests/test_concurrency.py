@@ -1,9 +1,6 @@
 """Races: two people acting on the same thing at the same moment end with one winner and a consistent database."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core.errors import DomainError
 from history.choices import EventAction
@@ -13,37 +10,16 @@ from releases.services import release_activate
 from steps.choices import StepStatus
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done, customer_step_skip
+from tests.races import at_once
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
-
-
-def _race(*actions):
-    """Run the actions in threads released at the same moment; return what each returned or raised."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            outcomes[index] = action()
-        except Exception as error:  # the outcome is what the test inspects
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, action)) for index, action in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def test_two_people_marking_the_same_step_done_one_wins(world):
     release_activate(release=world.release, user=world.user)
     step = CustomerStep.objects.filter(release=world.release).first()
 
-    outcomes = _race(
+    outcomes = at_once(
         lambda: customer_step_mark_done(step=step, user=world.user, notes="first"),
         lambda: customer_step_mark_done(step=step, user=world.user, notes="second"),
     )
@@ -62,7 +38,7 @@ def test_done_and_skip_at_once_leave_one_status_and_its_history(world):
     release_activate(release=world.release, user=world.user)
     step = CustomerStep.objects.filter(release=world.release).first()
 
-    outcomes = _race(
+    outcomes = at_once(
         lambda: customer_step_mark_done(step=step, user=world.user),
         lambda: customer_step_skip(step=step, user=world.user, reason="not needed"),
     )
@@ -74,7 +50,7 @@ def test_done_and_skip_at_once_leave_one_status_and_its_history(world):
 
 
 def test_two_people_activating_the_same_release_one_wins(world):
-    outcomes = _race(
+    outcomes = at_once(
         lambda: release_activate(release=world.release, user=world.user),
         lambda: release_activate(release=world.release, user=world.user),
     )

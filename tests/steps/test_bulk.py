@@ -430,7 +430,7 @@ def test_stale_steps_cost_one_query_whatever_their_number(user):
 def test_a_bulk_action_racing_a_single_action_on_one_of_its_steps_leaves_one_winner(world):
     """Both were drawn from the same page state: whichever commits second finds the step changed and reports it (the
     bulk action) or refuses it (the single action, 409); the other steps are all done, and the history agrees."""
-    from tests.test_concurrency import _race
+    from tests.races import at_once as _race
 
     release_activate(release=world.release, user=world.user)
     steps = _steps(world)
@@ -466,7 +466,7 @@ def test_a_bulk_action_racing_a_single_action_on_one_of_its_steps_leaves_one_win
 def test_mark_all_racing_a_single_action_on_one_of_its_steps_does_not_deadlock(world):
     """Mark All locks the release, then the customer's steps; a single action holds its step's lock while its history
     event checks its release: the release lock must not stop that check (locked_release: FOR NO KEY UPDATE)."""
-    from tests.test_concurrency import _race
+    from tests.races import at_once as _race
 
     release_activate(release=world.release, user=world.user)
     customer = world.customers["customer-a"]
@@ -490,7 +490,7 @@ def test_a_bulk_action_racing_an_edit_of_the_template_step_does_not_deadlock(wor
     """The edit locks the template step, then updates its pending customer steps; the bulk action holds those steps
     while its history events check their template step (locked_template: FOR NO KEY UPDATE). Either order ends
     consistent: the edit first, every step changed since the page and reported; the skip first, nothing to update."""
-    from tests.test_concurrency import _race
+    from tests.races import at_once as _race
 
     release_activate(release=world.release, user=world.user)
     steps = _steps(world)

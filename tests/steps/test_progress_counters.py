@@ -328,7 +328,7 @@ def test_mark_all_costs_the_same_at_any_size(client, sized, django_assert_max_nu
 def test_concurrent_changes_to_one_customer_all_add_up(world):
     """Increments, not recounts: actions on several steps of one customer at the same moment, a bulk action and the
     deletion of a template step among them, leave counters that equal the steps."""
-    from tests.test_concurrency import _race
+    from tests.races import at_once as _race
 
     release_activate(release=world.release, user=world.user)
     customer = world.customers["customer-a"]

@@ -1,42 +1,18 @@
 """Two workers never deliver one event twice: they run at the same moment against a real database (each thread its
 own connection), with every delivery queued twice."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django_tasks_db.management.commands.db_worker import Worker
 
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_steps_bulk_transition
+from tests.races import at_once
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery
 from webhooks.tasks import attempt_delivery, deliver
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
-
-
-def _at_once(*actions):
-    """Run the actions in threads released at the same moment; return what each returned or raised."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            outcomes[index] = action()
-        except Exception as error:  # the outcome is what the test inspects
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, action)) for index, action in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def _worker(name: str) -> Worker:
@@ -71,7 +47,7 @@ def _deliveries_queued_twice(world, receiver, subscribe) -> list[int]:
 def test_two_workers_running_the_queue_at_once_send_each_delivery_once(world, receiver, subscribe):
     ids = _deliveries_queued_twice(world, receiver, subscribe)
 
-    outcomes = _at_once(_worker("worker-1").run, _worker("worker-2").run)
+    outcomes = at_once(_worker("worker-1").run, _worker("worker-2").run)
 
     assert outcomes == [None, None]
     sent = sorted(int(request["headers"]["X-Rollcall-Delivery"]) for request in receiver.requests)
@@ -82,7 +58,7 @@ def test_two_workers_running_the_queue_at_once_send_each_delivery_once(world, re
 def test_two_workers_claiming_one_delivery_at_the_same_moment_send_it_once(world, receiver, subscribe):
     [first, *_] = _deliveries_queued_twice(world, receiver, subscribe)
 
-    outcomes = _at_once(*[lambda: attempt_delivery(first)] * 4)
+    outcomes = at_once(*[lambda: attempt_delivery(first)] * 4)
 
     assert sorted(outcomes) == ["delivered", "skipped", "skipped", "skipped"]
     assert len(receiver.requests) == 1
