@@ -160,6 +160,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.NeverStaleMiddleware",
+    # A view that lost its database connection (PostgreSQL restarted) answers 503 with Retry-After, not a 500.
+    "core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

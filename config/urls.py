@@ -28,3 +28,5 @@ urlpatterns = [
 
 # A refused action (PermissionDenied from a service) answers 403 with a readable page, or the message for htmx.
 handler403 = "accounts.views.permission_denied"
+# A request that lost its database connection answers 503 with Retry-After (core/unavailable.py); else the 500 page.
+handler500 = "core.unavailable.server_error"

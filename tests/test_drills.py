@@ -1,0 +1,167 @@
+"""The drills of issue 12 (scripts/drill_*.py) in small form, and the 503 a request that lost its database gets.
+
+The fault drill needs PostgreSQL: it runs when the suite does (DATABASE_URL is PostgreSQL), in a database of its own
+named *drill* and the process id, and only ends that database's connections (`pg_terminate_backend`): it never
+restarts the server, which the suite's other workers use at the same time (`make drill` restarts it).
+"""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db.utils import OperationalError
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import path
+
+from core.unavailable import connection_lost
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- a lost connection answers 503 with Retry-After -------------------------------------------------------------
+
+
+def _lost() -> OperationalError:
+    """What Django raises when PostgreSQL ended the connection (psycopg's error, wrapped)."""
+    try:
+        try:
+            raise psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")
+        except psycopg.OperationalError as cause:
+            raise OperationalError(*cause.args) from cause
+    except OperationalError as wrapped:
+        return wrapped
+
+
+def view_losing_its_connection(request):
+    raise _lost()
+
+
+def view_with_a_bug(request):
+    raise OperationalError("no such table: missing")
+
+
+def api_view_losing_its_connection(request):
+    raise _lost()
+
+
+class LosesTheConnectionBeforeTheView:
+    """A middleware in front of the view (as reading the session is) that loses the connection."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/before/":
+            raise _lost()
+        return self.get_response(request)
+
+
+urlpatterns = [
+    path("lost/", view_losing_its_connection),
+    path("bug/", view_with_a_bug),
+    path("api/lost/", api_view_losing_its_connection),
+    path("before/", lambda request: HttpResponse("not reached")),
+]
+handler500 = "core.unavailable.server_error"
+
+
+@pytest.fixture
+def lost_urls(settings, admin_user):
+    settings.ROOT_URLCONF = __name__
+    settings.DEBUG = False
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.LosesTheConnectionBeforeTheView"]
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    return client
+
+
+def test_a_page_that_lost_its_database_connection_answers_503_with_retry_after(lost_urls):
+    response = lost_urls.get("/lost/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "try again in a few seconds" in response.content.decode()
+
+
+def test_the_api_gets_the_503_as_json(lost_urls):
+    response = lost_urls.get("/api/lost/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "try again" in response.json()["detail"]
+
+
+def test_a_connection_lost_in_a_middleware_before_the_view_answers_503_too(lost_urls):
+    response = lost_urls.get("/before/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+
+
+def test_a_database_error_that_is_a_bug_stays_a_500(lost_urls):
+    response = lost_urls.get("/bug/")
+    assert response.status_code == 500
+    assert not response.has_header("Retry-After")
+
+
+def test_only_a_lost_or_unreachable_connection_counts_as_lost():
+    assert connection_lost(_lost())
+    assert connection_lost(OperationalError("database is locked"))
+    assert not connection_lost(OperationalError("no such table: missing"))
+    assert not connection_lost(ValueError("nope"))
+
+
+# --- the fault drill -------------------------------------------------------------------------------------------
+
+
+def _suite_postgres(name: str) -> str | None:
+    """A database of this process's own on the suite's PostgreSQL server, when the suite runs on PostgreSQL."""
+    suite_url = urllib.parse.urlsplit(os.environ.get("DATABASE_URL", ""))
+    if suite_url.scheme not in {"postgres", "postgresql"}:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return urllib.parse.urlunsplit(suite_url._replace(path=f"/rollcall_drill_{name}_{worker}_{os.getpid()}"))
+
+
+def test_the_fault_drill_refuses_a_database_it_may_not_drop_or_not_on_postgresql(tmp_path):
+    drill = _load("drill_fault")
+    for url, refusal in [
+        ("postgres://postgres@10.0.0.5/rollcall_drill", "only runs on 127.0.0.1"),
+        ("postgres://postgres@127.0.0.1/rollcall", "must contain 'drill'"),
+    ]:
+        with pytest.raises(SystemExit, match=refusal):
+            drill.main(["--database-url", url])
+    with pytest.raises(SystemExit):
+        drill.main(["--database-url", f"sqlite:///{tmp_path / 'drill.sqlite3'}"])
+
+
+def _fault_drill_end_to_end():
+    database_url = _suite_postgres("fault")
+    arguments = ["--database-url", database_url, "--operators", "3", "--customers", "5", "--steps", "2"]
+    arguments += ["--duration", "4", "--workers", "2", "--terminations", "2"]
+    run = subprocess.run(
+        [sys.executable, str(SCRIPTS / "drill_fault.py"), *arguments], capture_output=True, text=True, timeout=180
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert len(re.findall(r"^fault\s+terminate \(\d+ backends\)", output, re.MULTILINE)) == 2, output
+    assert "restart PostgreSQL" not in output
+    assert re.search(r"^failed\s+\d+ \(503 with Retry-After: \d+; errors: 0\)$", output, re.MULTILINE), output
+    assert re.search(r"^actions lost\s+0 of [1-9]\d* answered as done$", output, re.MULTILINE), output
+    assert re.search(r"^consistency\s+10 steps: 0 whose status differs$", output, re.MULTILINE), output
+
+
+# The drill needs PostgreSQL: it is a test when the suite runs on PostgreSQL (CI runs the suite on both).
+if _suite_postgres("fault"):
+    test_the_fault_drill_ends_every_connection_twice_and_loses_nothing = _fault_drill_end_to_end
