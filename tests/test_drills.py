@@ -8,6 +8,7 @@ restarts the server, which the suite's other workers use at the same time (`make
 import importlib.util
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -165,3 +166,63 @@ def _fault_drill_end_to_end():
 # The drill needs PostgreSQL: it is a test when the suite runs on PostgreSQL (CI runs the suite on both).
 if _suite_postgres("fault"):
     test_the_fault_drill_ends_every_connection_twice_and_loses_nothing = _fault_drill_end_to_end
+
+
+# --- the restore drill -----------------------------------------------------------------------------------------
+
+
+def _run_restore_drill(database_url: str) -> str:
+    run = subprocess.run(
+        [sys.executable, str(SCRIPTS / "drill_restore.py"), "--database-url", database_url, "--actions", "60"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    return output
+
+
+def _assert_restored_as_it_was(output: str) -> None:
+    built = re.search(r"^built in [\d.]+ s: done (\d+), skip (\d+), revert (\d+), reopen (\d+)", output, re.MULTILINE)
+    assert built and sum(map(int, built.groups())) == 60, output
+    events = re.search(r"^history_event\s+(\d+)\s+(\d+)$", output, re.MULTILINE)
+    assert events and events.group(1) == events.group(2) and int(events.group(1)) >= 60, output
+    assert re.search(r"^history chain \d+ steps, 0 unexplained before; \d+ steps, 0 unexplained after$", output, re.M)
+    assert re.search(r"^differences\s+0$", output, re.MULTILINE), output
+    assert re.search(r"^backup\s+[\d.]+ s", output, re.MULTILINE) and re.search(r"^restore\s+[\d.]+ s", output, re.M)
+
+
+def test_the_restore_drill_on_sqlite_finds_every_row_and_the_history_chain_as_they_were(tmp_path):
+    _assert_restored_as_it_was(_run_restore_drill(f"sqlite:///{tmp_path / 'rollcall_drill.sqlite3'}"))
+    assert not (tmp_path / "rollcall_drill.sqlite3").exists()  # the drill cleans up after itself
+
+
+def test_backup_sqlite_copies_a_database_in_use(tmp_path):
+    drill = _load("drill_restore")
+    source, copy = tmp_path / "source.sqlite3", tmp_path / "copy.sqlite3"
+    with sqlite3.connect(source) as connection:
+        connection.execute("CREATE TABLE t (n INTEGER)")
+        connection.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(100)])
+    drill.backup_sqlite(source, copy)
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("SELECT COUNT(*), SUM(n) FROM t").fetchone() == (100, 4950)
+
+
+def test_the_restore_drill_refuses_a_database_whose_name_does_not_say_it_is_disposable(tmp_path):
+    drill = _load("drill_restore")
+    with pytest.raises(SystemExit, match="must contain 'drill'"):
+        drill.main(["--database-url", f"sqlite:///{tmp_path / 'rollcall.sqlite3'}"])
+    with pytest.raises(SystemExit, match=r"only runs on 127\.0\.0\.1"):
+        drill.main(["--database-url", "postgres://postgres@db.example.com/rollcall_drill"])
+
+
+def _restore_drill_on_postgresql():
+    _assert_restored_as_it_was(_run_restore_drill(_suite_postgres("restore")))
+
+
+# pg_dump and pg_restore against the suite's server, when the suite runs on PostgreSQL.
+if _suite_postgres("restore"):
+    test_the_restore_drill_on_postgresql_finds_every_row_and_the_history_chain_as_they_were = (
+        _restore_drill_on_postgresql
+    )
