@@ -35,6 +35,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from accounts.backends import RoleBackend
 from accounts.permissions import ROLE_PERMISSIONS
+from accounts.signals import announce_groups_change, group_names
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +258,7 @@ class RollcallOIDCBackend(OIDCAuthenticationBackend):
             for field, name in (("email", "email"), ("first_name", "given_name"), ("last_name", "family_name"))
             if isinstance(claims.get(name), str)
         }
+        before = [] if user is None else group_names(user)
         with transaction.atomic():
             if user is None:
                 user = self.UserModel.objects.create_user(username, **details)
@@ -267,6 +269,7 @@ class RollcallOIDCBackend(OIDCAuthenticationBackend):
             role_groups = Group.objects.filter(name__in=ROLE_PERMISSIONS)
             user.groups.remove(*[group for group in role_groups if group.name != role])
             user.groups.add(Group.objects.get(name=role))
+            announce_groups_change(user, before, source="single sign-on", request=self.request)
         logger.info("SSO sign-in: %s as %s", username, role)
         return user
 

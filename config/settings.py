@@ -26,9 +26,12 @@ ROLLCALL_OIDC_ISSUER, ROLLCALL_OIDC_CLIENT_ID, ROLLCALL_OIDC_CLIENT_SECRET, ROLL
 ROLLCALL_OIDC_GROUPS_CLAIM, ROLLCALL_OIDC_ROLE_MAP, ROLLCALL_OIDC_USERNAME_CLAIM, ROLLCALL_OIDC_PROVIDER_NAME,
 ROLLCALL_OIDC_TIMEOUT  single sign-on with OpenID Connect, off while the issuer is unset (README, "Single sign-on")
 ROLLCALL_LOCAL_LOGIN  0 to refuse local accounts' passwords once single sign-on works (default: on, break-glass)
+ROLLCALL_LOCKOUT_FAILURES  wrong passwords for one username from one IP before they are locked out (default: 5)
+ROLLCALL_LOCKOUT_MINUTES   how long such a lockout lasts after the last failure (default: 15)
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -141,6 +144,7 @@ INSTALLED_APPS = [
     "history",
     "dashboard",
     "accounts",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +166,8 @@ MIDDLEWARE = [
     "core.middleware.NeverStaleMiddleware",
     # A view that lost its database connection (PostgreSQL restarted) answers 503 with Retry-After, not a 500.
     "core.unavailable.DatabaseUnavailableMiddleware",
+    # Last, as axes asks: turns a locked-out login attempt into the lockout page (accounts/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -318,6 +324,25 @@ if not ROLLCALL_LOCAL_LOGIN:
     # The same permissions, but no password signs anyone in (the admin's login page included).
     AUTHENTICATION_BACKENDS[0] = "accounts.oidc.RoleBackendWithoutPasswords"
 
+# Brute-force lockout (django-axes; accounts/lockout.py; README, "Brute-force lockout"): ROLLCALL_LOCKOUT_FAILURES
+# wrong passwords for one username from one IP lock that pair for ROLLCALL_LOCKOUT_MINUTES (429 and a page saying
+# until when). Only password guesses count: a refused single sign-on does not. The lockout backend comes first, as
+# axes asks; permissions stay RoleBackend's.
+AUTHENTICATION_BACKENDS.insert(0, "accounts.lockout.LockoutBackend")
+AXES_FAILURE_LIMIT = env_int("ROLLCALL_LOCKOUT_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ROLLCALL_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# The client's IP: REMOTE_ADDR, or X-Forwarded-For's last entry (the one the proxy added) when DJANGO_SECURE says a
+# proxy stands in front.
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_WHITELIST_CALLABLE = "accounts.lockout.not_a_password_guess"
+ROLLCALL_TRUST_X_FORWARDED_FOR = env_flag("DJANGO_SECURE")
+AXES_VERBOSE = False  # no banner at every start; lockouts are still logged (WARNING)
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -369,6 +394,8 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.request": {"handlers": [], "filters": ["refusal_in_one_line"], "propagate": True},
+        # Axes tells every sign-in at INFO; its failures and lockouts (WARNING) are what a log reader needs.
+        "axes": {"handlers": [], "level": "WARNING", "propagate": True},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -47,6 +47,14 @@ class EventAction(models.TextChoices):
     WEBHOOK_ACTIVATED = "webhook.activated", "Webhook activated"
     WEBHOOK_DEACTIVATED = "webhook.deactivated", "Webhook deactivated"
     WEBHOOK_REDELIVERED = "webhook.redelivered", "Webhook delivery sent again"
+    LOGIN = "auth.login", "Signed in"
+    LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
+    LOCKED_OUT = "auth.locked_out", "Locked out"
+    UNLOCKED = "auth.unlocked", "Unlocked"
+    LOGOUT = "auth.logout", "Signed out"
+    GROUPS_CHANGED = "auth.groups_changed", "Role or groups changed"
+    USER_ACTIVATED = "auth.user_activated", "User activated"
+    USER_DEACTIVATED = "auth.user_deactivated", "User deactivated"
 
 
 # Per-step events that follow from a change already recorded once (activation, customers added, a template step

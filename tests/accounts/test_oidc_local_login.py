@@ -113,7 +113,8 @@ def test_sso_from_the_environment_passes_check_deploy(production_env):
         "print(s.AUTHENTICATION_BACKENDS, s.ROLLCALL_OIDC_ISSUER, s.OIDC_RP_SCOPES)",
     )
     assert shown.stdout.strip().splitlines()[-1] == (
-        "['accounts.oidc.RoleBackendWithoutPasswords', 'accounts.oidc.RollcallOIDCBackend'] "
+        "['accounts.lockout.LockoutBackend', 'accounts.oidc.RoleBackendWithoutPasswords', "
+        "'accounts.oidc.RollcallOIDCBackend'] "
         "https://idp.example.com/realms/ops openid email profile groups"
     )
 

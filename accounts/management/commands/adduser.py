@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.permissions import ROLE_OPTIONS, ROLE_PERMISSIONS
+from accounts.signals import announce_groups_change, group_names
 
 UNKNOWN_ROLE = "Unknown role {role}: choose one of {roles}."
 USER_EXISTS = "User {username} already exists; add --update to change its role."
@@ -64,10 +65,12 @@ class Command(BaseCommand):
                 except ValidationError as error:
                     raise CommandError(INVALID_PASSWORD.format(reasons=" ".join(error.messages))) from error
                 user.set_password(password)
+            before = [] if created else group_names(user)
             user.save()
             # A user has one role: leave the other role groups, keep any other group.
             user.groups.remove(*Group.objects.filter(name__in=ROLE_PERMISSIONS).exclude(name=role))
             user.groups.add(Group.objects.get(name=role))
+            announce_groups_change(user, before, source="adduser")
         self.stdout.write(self.style.SUCCESS((CREATED if created else UPDATED).format(username=username, role=role)))
 
     def _ask_password(self, username: str) -> str:
