@@ -226,3 +226,22 @@ if _suite_postgres("restore"):
     test_the_restore_drill_on_postgresql_finds_every_row_and_the_history_chain_as_they_were = (
         _restore_drill_on_postgresql
     )
+
+
+# --- the worker crash drill ------------------------------------------------------------------------------------
+
+
+def test_the_worker_crash_drill_delivers_every_event_after_a_kill_9(tmp_path):
+    database_url = _suite_postgres("worker") or f"sqlite:///{tmp_path / 'rollcall_drill_worker.sqlite3'}"
+    arguments = ["--database-url", database_url, "--deliveries", "30", "--batch", "5", "--lease", "1"]
+    run = subprocess.run(
+        [sys.executable, str(SCRIPTS / "drill_worker.py"), *arguments], capture_output=True, text=True, timeout=180
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert re.search(r"^killed the worker \(SIGKILL\) after (\d+) of 30 events", output, re.MULTILINE), output
+    killed_after = int(re.search(r"after (\d+) of 30", output).group(1))
+    assert 10 <= killed_after < 30, output  # killed mid-way, not before or after the work
+    assert re.search(r"^received\s+\d+ requests, 30 distinct events, 0 missing$", output, re.MULTILINE), output
+    assert re.search(r"^duplicates\s+[01] \(in flight at the kill: [01]; others: 0\)$", output, re.MULTILINE), output
+    assert re.search(r"^delivered\s+all 30 recorded as delivered", output, re.MULTILINE), output

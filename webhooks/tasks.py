@@ -26,8 +26,9 @@ from webhooks.signing import SIGNATURE_HEADER, signature
 from webhooks.targets import refused_target
 
 TIMEOUT_SECONDS = 10
-# A claim older than this is a worker that died while sending: the delivery may be claimed again.
-CLAIM_LEASE = timedelta(minutes=5)
+# A claim older than this is a worker that died while sending: the delivery may be claimed again
+# (ROLLCALL_WEBHOOK_CLAIM_LEASE_SECONDS, default 300; scripts/drill_worker.py shortens it to see it happen).
+CLAIM_LEASE = timedelta(seconds=int(os.environ.get("ROLLCALL_WEBHOOK_CLAIM_LEASE_SECONDS", "300")))
 SUBSCRIPTION_INACTIVE = "Not sent: the subscription was deactivated."
 SECRET_UNREADABLE = (
     "Not sent: the signing secret can't be decrypted with ROLLCALL_ENCRYPTION_KEY (unset, or the key that encrypted "
