@@ -8,7 +8,7 @@ PORT ?= 8000
 # The PostgreSQL server the test suite also runs against (trust auth on this machine).
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: serve test test-sqlite test-postgres lint format bench benchmark load poll-cost clean
+.PHONY: serve test test-sqlite test-postgres lint format bench benchmark load poll-cost drill clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,19 @@ load: $(BIN)/.installed
 POLL_COST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_poll_load
 poll-cost: $(BIN)/.installed
 	$(BIN)/python scripts/poll_cost.py --database-url "$(POLL_COST_DATABASE_URL)"
+
+## drill: the three drills at full size (README, "Drills"): restore (SQLite and PostgreSQL: 1,000 actions, backed up,
+# wiped, restored, compared), fault (backends terminated twice and PostgreSQL RESTARTED once during a load run: every
+# database of that server loses its connections, so not while tests use it) and worker crash (kill -9 mid-delivery)
+# (DRILL_POSTGRES_URL and DRILL_SQLITE_URL are dropped and recreated: their names must contain "drill")
+DRILL_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/rollcall_drill
+DRILL_SQLITE_URL ?= sqlite:///$(CURDIR)/data/rollcall_drill.sqlite3
+drill: $(BIN)/.installed
+	$(BIN)/python scripts/drill_restore.py --database-url "$(DRILL_SQLITE_URL)"
+	$(BIN)/python scripts/drill_restore.py --database-url "$(DRILL_POSTGRES_URL)"
+	$(BIN)/python scripts/drill_fault.py --database-url "$(DRILL_POSTGRES_URL)" --restart-postgres
+	$(BIN)/python scripts/drill_worker.py --database-url "$(DRILL_SQLITE_URL)"
+	$(BIN)/python scripts/drill_worker.py --database-url "$(DRILL_POSTGRES_URL)"
 
 clean:
 	rm -rf $(VENV) staticfiles
