@@ -65,3 +65,18 @@ FOLLOW_ON_ACTIONS = (
     EventAction.STEP_DETACHED,
     EventAction.STEP_REMOVED_WITH_TEMPLATE,
 )
+
+# Who signed in, failed, was locked out or unlocked, signed out, changed role or was (de)activated: the audit log's,
+# not the dashboard's recent activity of the releases (every sign-in would push the changes out of it).
+AUTH_ACTIONS = (
+    EventAction.LOGIN,
+    EventAction.LOGIN_FAILED,
+    EventAction.LOCKED_OUT,
+    EventAction.UNLOCKED,
+    EventAction.LOGOUT,
+    EventAction.GROUPS_CHANGED,
+    EventAction.USER_ACTIVATED,
+    EventAction.USER_DEACTIVATED,
+)
+# What the dashboard's recent activity leaves out (its partial index, event_recent_change_idx, too).
+NOT_RECENT_ACTIVITY = (*FOLLOW_ON_ACTIONS, *AUTH_ACTIONS)

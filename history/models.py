@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from history.choices import FOLLOW_ON_ACTIONS, EventAction
+from history.choices import NOT_RECENT_ACTIVITY, EventAction
 
 SYSTEM_ACTOR = "system"
 
@@ -94,7 +94,7 @@ class Event(models.Model):
                 # Descending, as read: SQLite would otherwise take event_occurred_idx, the same columns, instead.
                 fields=["-occurred_at", "-id"],
                 name="event_recent_change_idx",
-                condition=~models.Q(action__in=FOLLOW_ON_ACTIONS),
+                condition=~models.Q(action__in=NOT_RECENT_ACTIVITY),
             ),
         ]
 

@@ -9,15 +9,15 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from history.choices import FOLLOW_ON_ACTIONS
+from history.choices import NOT_RECENT_ACTIVITY
 from history.models import Event
 
 AUDIT_PAGE_SIZE = 50
-# "Not a follow-on event", written with the very constants of the partial index event_recent_change_idx: SQLite uses a
-# partial index only for a query whose condition it can match to the index's, and a bound parameter matches nothing.
-# (The actions are this module's own constants, not input.)
+# "Not a follow-on nor an authentication event", written with the very constants of the partial index
+# event_recent_change_idx: SQLite uses a partial index only for a query whose condition it can match to the index's,
+# and a bound parameter matches nothing. (The actions are this module's own constants, not input.)
 NOT_FOLLOW_ON = RawSQL(
-    'NOT ("history_event"."action" IN ({}))'.format(", ".join(f"'{action.value}'" for action in FOLLOW_ON_ACTIONS)),
+    'NOT ("history_event"."action" IN ({}))'.format(", ".join(f"'{action.value}'" for action in NOT_RECENT_ACTIVITY)),
     [],
     output_field=BooleanField(),
 )
@@ -44,7 +44,8 @@ def events_for_customer_step(customer_step) -> QuerySet[Event]:
 
 def recent_events(*, limit: int = 20) -> QuerySet[Event]:
     """The latest changes everywhere, newest first, with what the dashboard needs to show and link them; the
-    per-step events a release or template step change brought about are left to that change's own event."""
+    per-step events a release or template step change brought about are left to that change's own event, and the
+    authentication events to the audit log."""
     return (
         Event.objects.filter(NOT_FOLLOW_ON)
         .select_related("release", "customer", "cluster", "customer_step")
