@@ -224,3 +224,25 @@ def test_a_single_sign_on_records_the_sign_in_and_the_role_it_gave(client, oidc_
     [login] = csv_rows(auditor, EventAction.LOGIN)
     assert login[1] == "alice" and json.loads(login[9]) == {"ip": IP, "user_agent": AGENT}
     assert User.objects.get(username="alice").groups.get().name == VIEWER
+
+
+def test_an_unlock_by_axes_own_command_is_recorded_too(client, ana, auditor):
+    for _ in range(5):
+        sign_in(client, WRONG)
+
+    call_command("axes_reset_username", "ana", stdout=io.StringIO())
+
+    [unlock] = csv_rows(auditor, EventAction.UNLOCKED)
+    assert json.loads(unlock[8]) == {"username": "ana", "ip": IP, "failures": 5}
+    assert sign_in(client).status_code == 302
+
+
+def test_authentication_events_stay_out_of_the_dashboards_recent_activity(client, ana, auditor):
+    sign_in(client, WRONG)
+    sign_in(client)
+    call_command("adduser", "ana", "--role", "viewer", "--update", stdout=io.StringIO())
+    assert Event.objects.count() == 3
+
+    page = auditor.get(reverse("dashboard:dashboard")).content.decode()
+
+    assert "Signed in" not in page and "Sign-in failed" not in page and "Role or groups changed" not in page
