@@ -15,7 +15,9 @@ UNLOCKED = "{count} lockout record(s) removed: those usernames may sign in again
 
 class AuditedUserAdmin(UserAdmin):
     def save_model(self, request, obj, form, change):
+        # Who deactivates or activates the user, from where (history.auth_events reads them at the save).
         obj._changed_by = request.user
+        obj._changed_request = request
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):

@@ -115,7 +115,7 @@ def _record_is_active(sender, instance, created, **kwargs):
         user=getattr(instance, "_changed_by", None),
         object_repr=_user_repr(instance.get_username()),
         before={"is_active": was_active},
-        after={"is_active": instance.is_active},
+        after={"is_active": instance.is_active, **_client(getattr(instance, "_changed_request", None))},
     )
 
 

@@ -200,7 +200,10 @@ def test_deactivating_and_activating_a_user_are_recorded(ana, admin_client, audi
     [activated] = csv_rows(auditor, EventAction.USER_ACTIVATED)
     [deactivated] = csv_rows(auditor, EventAction.USER_DEACTIVATED)
     assert deactivated[1:4] == ["admin", "auth.user_deactivated", "User deactivated"]
-    assert (json.loads(deactivated[8]), json.loads(deactivated[9])) == ({"is_active": True}, {"is_active": False})
+    assert (json.loads(deactivated[8]), json.loads(deactivated[9])) == (
+        {"is_active": True},
+        {"is_active": False, "ip": IP, "user_agent": AGENT},
+    )
     assert activated[1:4] == ["admin", "auth.user_activated", "User activated"]
     assert csv_rows(auditor, EventAction.GROUPS_CHANGED) == []
     page = audit_page(auditor, EventAction.USER_DEACTIVATED)
