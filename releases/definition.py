@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 from django.db import transaction
+from django.utils.text import slugify
 
 from accounts.permissions import ADD_RELEASE, CHANGE_RELEASE, require
 from core.errors import DomainError
@@ -196,6 +197,12 @@ def definition_data(release: Release) -> dict:
         "steps": steps,
         "variables": variables,
     }
+
+
+def definition_filename(release: Release) -> str:
+    """The file a downloaded definition is saved as: the release's name as a slug ("v2-5-0.yaml"). slugify keeps
+    only [a-z0-9_-], so no path, quote or line break reaches the header."""
+    return f"{slugify(release.name.replace('.', '-')) or 'release'}.yaml"
 
 
 def export_definition(release: Release) -> str:

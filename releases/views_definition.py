@@ -6,13 +6,12 @@ from django.contrib.auth.decorators import login_not_required, login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.permissions import ADD_RELEASE, require
 from core.errors import DomainError
 from core.forms import add_domain_error
-from releases.definition import SCHEMA_PATH, export_definition, import_definition
+from releases.definition import SCHEMA_PATH, definition_filename, export_definition, import_definition
 from releases.forms_definition import DefinitionUploadForm
 from releases.models import Release
 
@@ -26,8 +25,7 @@ def release_definition(request, pk: int):
     """Download a release's definition as YAML (sensitive variables without their values)."""
     release = get_object_or_404(Release, pk=pk)
     response = HttpResponse(export_definition(release), content_type=YAML_CONTENT_TYPE)
-    # slugify keeps only [a-z0-9_-]: no path, quote or line break can reach the header.
-    filename = f"{slugify(release.name.replace('.', '-')) or 'release'}.yaml"
+    filename = definition_filename(release)
     response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response
 

@@ -26,7 +26,7 @@ from api.serializers import (
 from api.views.base import ApiViewSet
 from customers.models import Customer
 from releases.choices import ReleaseStatus
-from releases.definition import export_definition
+from releases.definition import definition_filename, export_definition
 from releases.definition import import_definition as definition_import
 from releases.models import Release
 from releases.services import (
@@ -154,7 +154,7 @@ class ReleaseViewSet(mixins.ListModelMixin, ApiViewSet):
     def definition(self, request, pk=None):
         release = self.get_object()
         response = HttpResponse(export_definition(release), content_type=f"{YAML_MEDIA_TYPE}; charset=utf-8")
-        response["Content-Disposition"] = content_disposition_header(False, f"{release.name}.yaml")
+        response["Content-Disposition"] = content_disposition_header(False, definition_filename(release))
         return response
 
     @extend_schema(

@@ -48,7 +48,8 @@ def test_a_role_change_reaches_the_next_request(operator, change):
 
 def test_a_role_given_reaches_the_next_request_of_a_signed_in_user(client, viewer):
     client.force_login(viewer)
-    assert "perms" in client.get(reverse("dashboard:dashboard")).context  # the viewer's permissions cached
+    client.get(reverse("dashboard:dashboard"))  # the navigation reads, and caches, the viewer's permissions
+    assert not _fresh(viewer).has_perm(EXECUTE_STEPS)
 
     viewer.groups.add(Group.objects.get(name=OPERATOR))
 

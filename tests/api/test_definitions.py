@@ -29,6 +29,7 @@ def test_a_release_definition_downloads_as_the_release_page_exports_it(routes_wo
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/yaml; charset=utf-8"
+    assert response["Content-Disposition"] == 'inline; filename="v2-5-0.yaml"'  # as the release page names it
     assert response.content.decode() == export_definition(routes_world.release)
 
 
