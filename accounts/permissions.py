@@ -3,7 +3,8 @@ service asks for before it changes anything.
 
 Viewer reads everything and changes nothing; Operator carries out steps (mark done, skip, revert, undo a skip,
 notes, Mark All); Release manager also changes releases, template steps, customer steps (override, reset, custom
-steps), clusters, customers and variables. Superusers may do everything.
+steps), clusters, customers and variables, and runs steps on the clusters ("Run steps", which an administrator
+may also give another role or user). Superusers may do everything.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -13,6 +14,7 @@ OPERATOR = "Operator"
 RELEASE_MANAGER = "Release manager"
 
 EXECUTE_STEPS = "steps.execute_customerstep"
+RUN_STEPS = "runs.run_steps"
 ADD_CLUSTER = "clusters.add_cluster"
 CHANGE_CLUSTER = "clusters.change_cluster"
 DELETE_CLUSTER = "clusters.delete_cluster"
@@ -63,6 +65,7 @@ RELEASE_MANAGER_PERMISSIONS = (
     ADD_VARIABLE,
     CHANGE_VARIABLE,
     DELETE_VARIABLE,
+    RUN_STEPS,
 )
 # Each role's group and its permissions ("app_label.codename"), weakest role first.
 ROLE_PERMISSIONS = {
@@ -95,6 +98,7 @@ ALLOWED_ACTIONS = {
     ADD_VARIABLE: "add variables",
     CHANGE_VARIABLE: "change variables",
     DELETE_VARIABLE: "delete variables",
+    RUN_STEPS: "run steps on the clusters",
 }
 
 

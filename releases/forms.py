@@ -1,6 +1,7 @@
 """The shape of what the release screens send; the rules themselves are the services' (releases, steps)."""
 
 from django import forms
+from django.conf import settings
 
 from core.forms import MultilineTextField
 from releases.choices import ReleaseType
@@ -26,6 +27,18 @@ class ReleaseForm(forms.Form):
         help_text="Copied and downloaded bash steps stop unless kubectl's current context is the customer's cluster "
         "(its kube_context variable, or the cluster's name).",
     )
+    run_timeout_minutes = forms.IntegerField(
+        label="Run time limit (minutes)",
+        min_value=1,
+        max_value=24 * 60,
+        initial=10,
+        help_text="A step run on its cluster from Rollcall is stopped after this long.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not settings.ROLLCALL_EXECUTION:
+            del self.fields["run_timeout_minutes"]  # nothing runs from Rollcall: nothing to limit
 
 
 class TemplateStepForm(forms.Form):

@@ -1,6 +1,7 @@
 """A release (a checklist carried out for many customers) and who it covers."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
@@ -26,6 +27,13 @@ class Release(models.Model):
         default=False,
         verbose_name="kubectl context guard",
         help_text="Copied and downloaded bash steps stop unless kubectl's current context is the customer's cluster.",
+    )
+    # How long a step of this release may run on its cluster before it is stopped (runs/, ROLLCALL_EXECUTION).
+    run_timeout_minutes = models.PositiveIntegerField(
+        "run time limit (minutes)",
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="A step run on its cluster is stopped after this long.",
     )
     cloned_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="clones", editable=False

@@ -42,7 +42,16 @@ NOTHING_TO_ADD = "Every selected customer is already in release {name}."
 VERSION_NUMBER_REQUIRED = "A release of type 'release' needs a version number (e.g. v2.5.0)."
 RELEASE_DATE_REQUIRED = "A release of type 'release' needs a target release date."
 
-EDITABLE_FIELDS = ("name", "type", "version_number", "release_date", "description", "metadata", "context_guard")
+EDITABLE_FIELDS = (
+    "name",
+    "type",
+    "version_number",
+    "release_date",
+    "description",
+    "metadata",
+    "context_guard",
+    "run_timeout_minutes",
+)
 
 
 def _refuse_incomplete(release: Release) -> None:
@@ -77,6 +86,7 @@ def release_create(
     description: str = "",
     metadata=None,
     context_guard: bool = False,
+    run_timeout_minutes: int = 10,
 ) -> Release:
     """Create a draft release (FR-001); a release of type 'release' needs a version number."""
     require(user, ADD_RELEASE)
@@ -88,6 +98,7 @@ def release_create(
         description=description,
         metadata={} if metadata is None else metadata,
         context_guard=context_guard,
+        run_timeout_minutes=run_timeout_minutes,
     )
     _refuse_incomplete(release)
     validate_or_refuse(release)
@@ -211,6 +222,7 @@ def release_clone(*, release: Release, user, name: str | None = None, version_nu
         description=release.description,
         metadata=release.metadata,
         context_guard=release.context_guard,
+        run_timeout_minutes=release.run_timeout_minutes,
         cloned_from=release,
     )
     _refuse_incomplete(clone)

@@ -21,6 +21,14 @@ class StepStatus(models.TextChoices):
     REVERTED = "reverted", "Reverted"
 
 
+class RunMark(models.TextChoices):
+    """What the runs of a step on its cluster (runs/) show on it: being run, or its last run failed."""
+
+    NONE = "", "No run"
+    RUNNING = "running", "⏳ Running"
+    FAILED = "failed", "❗ Last run failed"
+
+
 # The matrix's status filter also takes this: steps still to do that use a variable with no value for their customer.
 BLOCKED = "blocked"
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from core.models import SoftDeleteModel
 from core.validators import validate_step_content_size
-from steps.choices import StepCategory, StepStatus, StepType
+from steps.choices import RunMark, StepCategory, StepStatus, StepType
 
 
 class StepTemplate(SoftDeleteModel):
@@ -104,6 +104,10 @@ class CustomerStep(SoftDeleteModel):
     # was marked done; empty otherwise.
     evidence_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     notes = models.TextField(blank=True)
+    # Set by the runs of the step on its cluster (runs.services): queued or running now, or the last run failed.
+    run_mark = models.CharField(
+        max_length=10, choices=RunMark.choices, blank=True, default="", db_default="", editable=False
+    )
     is_custom = models.BooleanField(default=False, editable=False)
     is_overridden = models.BooleanField(default=False, editable=False)
     # Incremented by every change: a form or action that carries the version it saw is refused when it is stale.

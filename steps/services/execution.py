@@ -14,7 +14,7 @@ from customers.models import Customer
 from history.choices import EventAction
 from history.services import record_event, record_step_events_each
 from releases.rules import refuse_if_not_active
-from steps.choices import StepCategory, StepStatus
+from steps.choices import RunMark, StepCategory, StepStatus
 from steps.models import STEP_ORDER, CustomerStep
 from steps.progress import count_status_change, count_status_changes
 from steps.rendering import refuse_unresolved, step_text
@@ -35,14 +35,25 @@ from webhooks.choices import EventType
 from webhooks.payloads import step_status_events
 from webhooks.services import notify
 
+RUN_NOTE = "run #{number}"
 MARK_ALL_BLOCKED = (
     "Nothing was marked: these steps of {customer} use variables with no value: {steps}. Set the values, or skip "
     "those steps."
 )
 
 
-def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes: str | None = None, **fields):
-    """Move a locked step along STEP_TRANSITIONS, stamp who and when, count it in its progress and record it."""
+def _execute(
+    step: CustomerStep,
+    *,
+    action: str,
+    event: EventAction,
+    user,
+    notes: str | None = None,
+    recorded: dict | None = None,
+    **fields,
+):
+    """Move a locked step along STEP_TRANSITIONS, stamp who and when, count it in its progress and record it (with
+    `recorded` added to the event's after: what caused it, when it is not the person alone)."""
     target = next_status(step, action)
     before = {"status": step.status}
     after = {"status": target}
@@ -67,7 +78,7 @@ def _execute(step: CustomerStep, *, action: str, event: EventAction, user, notes
         customer_step=step,
         when=step.executed_at,
         before=before,
-        after=after,
+        after=after | (recorded or {}),
     )
     notify(EventType.STEP_STATUS_CHANGED, lambda: step_status_events([step], {step.pk: before["status"]}, user=user))
     return step
@@ -86,6 +97,38 @@ def customer_step_mark_done(
     return _execute(
         step, action="mark_done", event=EventAction.STEP_DONE, user=user, notes=notes, evidence_sha256=text.sha256
     )
+
+
+@transaction.atomic
+def customer_step_mark_done_by_run(*, step: CustomerStep, user, run_number: int, evidence_sha256: str) -> CustomerStep:
+    """A run of the step on its cluster succeeded (runs/): the step is done by whoever started the run, its notes
+    name the run, and the history event links it."""
+    require(user, EXECUTE_STEPS)
+    step = locked_step(step)
+    next_status(step, "mark_done")
+    line = RUN_NOTE.format(number=run_number)
+    return _execute(
+        step,
+        action="mark_done",
+        event=EventAction.STEP_DONE,
+        user=user,
+        notes=f"{step.notes}\n{line}" if step.notes else line,
+        recorded={"run": run_number},
+        evidence_sha256=evidence_sha256,
+        run_mark=RunMark.NONE,
+    )
+
+
+@transaction.atomic
+def customer_step_mark_run(*, step: CustomerStep, mark: str) -> CustomerStep:
+    """Show on the step that it is being run or that its last run failed (RunMark), whatever its release or
+    customer has become meanwhile: a new version, so that open screens pick it up. Not an event of its own: the
+    run's events are the record."""
+    step = CustomerStep.objects.select_for_update(of=("self",)).get(pk=step.pk)
+    if step.run_mark != mark:
+        step.run_mark = mark
+        save_step(step, ["run_mark"])
+    return step
 
 
 @transaction.atomic

@@ -6,10 +6,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
-from django_tasks_db.management.commands.db_worker import Worker
-from django_tasks_db.models import DBTaskResult
 
 from webhooks import services
 from webhooks.choices import EventType
@@ -79,30 +76,6 @@ def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(timezone, "now", clock)
     return clock
-
-
-def run_due_tasks() -> int:
-    """What `manage.py db_worker --batch` does, without its loop's connection handling: claim each task that is due
-    (select_for_update skip_locked) and run it. Returns how many ran."""
-    worker = Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    )
-    ran = 0
-    while True:
-        with transaction.atomic():
-            task = DBTaskResult.objects.ready().get_locked()
-            if task is None:
-                return ran
-            task.claim(worker.worker_id)
-        worker.run_task(task)
-        ran += 1
 
 
 ALL_EVENTS = list(EventType.values)

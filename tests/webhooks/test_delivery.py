@@ -13,7 +13,7 @@ from releases.services import release_activate, release_archive
 from steps.choices import StepStatus
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done, customer_step_skip, customer_steps_bulk_transition
-from tests.webhooks.conftest import run_due_tasks
+from tests.queue import run_due_tasks
 from variables.services import variable_create
 from webhooks import services
 from webhooks.choices import DeliveryStatus, EventType

@@ -3,8 +3,8 @@
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done
+from tests.queue import run_due_tasks
 from tests.readme import block_after
-from tests.webhooks.conftest import run_due_tasks
 from webhooks.choices import EventType
 from webhooks.signing import SIGNATURE_HEADER
 

@@ -12,7 +12,7 @@ from core import crypto
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_step_mark_done
-from tests.webhooks.conftest import run_due_tasks
+from tests.queue import run_due_tasks
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery, Subscription
 from webhooks.services import notify
