@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("releases/", include("releases.urls")),
     path("", include("steps.urls")),
+    path("", include("runs.urls")),
     path("audit/", include("audit.urls")),
     path("variables/", include("variables.urls")),
     # Before the API's include: the release definition's schema is a plain file, public, outside the API's auth.

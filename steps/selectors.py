@@ -37,6 +37,7 @@ MATRIX_CELL_COLUMNS = (
     "is_custom",
     "is_overridden",
     "variable_names",
+    "run_mark",
 )
 
 
@@ -128,6 +129,7 @@ class MatrixCell(NamedTuple):
     is_custom: bool
     is_overridden: bool
     variable_names: str
+    run_mark: str
     blocked: tuple[str, ...] = ()
     dimmed: bool = False
 

@@ -6,79 +6,163 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('releases', '0003_release_run_timeout_minutes'),
-        ('steps', '0007_customerstep_run_mark'),
+        ("releases", "0003_release_run_timeout_minutes"),
+        ("steps", "0007_customerstep_run_mark"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RunBatch',
+            name="RunBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('concurrency', models.PositiveSmallIntegerField()),
-                ('stop_on_failure', models.BooleanField()),
-                ('refused', models.JSONField(blank=True, default=list)),
-                ('release', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='releases.release')),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='run_batches', to='steps.steptemplate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("concurrency", models.PositiveSmallIntegerField()),
+                ("stop_on_failure", models.BooleanField()),
+                ("refused", models.JSONField(blank=True, default=list)),
+                (
+                    "release",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="releases.release"
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="run_batches", to="steps.steptemplate"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'run batch',
-                'verbose_name_plural': 'run batches',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "run batch",
+                "verbose_name_plural": "run batches",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('timed_out', 'Timed out'), ('cancelled', 'Cancelled'), ('skipped', 'Skipped'), ('lost', 'Lost')], default='queued', max_length=10)),
-                ('queued_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('cluster_name', models.CharField(max_length=100)),
-                ('context', models.CharField(max_length=200, verbose_name='kubectl context')),
-                ('namespace', models.CharField(max_length=63)),
-                ('command', models.JSONField(default=list, help_text='The argument list, without the text (given as a file or stdin).')),
-                ('shown_text', models.TextField(help_text='The text that runs, as it was shown: sensitive values masked.')),
-                ('text_sha256', models.CharField(max_length=64, verbose_name='SHA-256 of the text')),
-                ('timeout_seconds', models.PositiveIntegerField()),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('output', models.TextField(blank=True)),
-                ('output_size', models.BigIntegerField(default=0)),
-                ('reason', models.TextField(blank=True)),
-                ('cancel_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('started_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='steps.customerstep')),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='runs.runbatch')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("timed_out", "Timed out"),
+                            ("cancelled", "Cancelled"),
+                            ("skipped", "Skipped"),
+                            ("lost", "Lost"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("queued_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("cluster_name", models.CharField(max_length=100)),
+                ("context", models.CharField(max_length=200, verbose_name="kubectl context")),
+                ("namespace", models.CharField(max_length=63)),
+                (
+                    "command",
+                    models.JSONField(
+                        default=list, help_text="The argument list, without the text (given as a file or stdin)."
+                    ),
+                ),
+                (
+                    "shown_text",
+                    models.TextField(help_text="The text that runs, as it was shown: sensitive values masked."),
+                ),
+                ("text_sha256", models.CharField(max_length=64, verbose_name="SHA-256 of the text")),
+                ("timeout_seconds", models.PositiveIntegerField()),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("output", models.TextField(blank=True)),
+                ("output_size", models.BigIntegerField(default=0)),
+                ("reason", models.TextField(blank=True)),
+                ("cancel_requested_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="runs", to="steps.customerstep"
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="runs.runbatch",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-queued_at', '-id'],
-                'permissions': [('run_steps', 'Can run steps on the clusters')],
+                "ordering": ["-queued_at", "-id"],
+                "permissions": [("run_steps", "Can run steps on the clusters")],
             },
         ),
         migrations.AddConstraint(
-            model_name='runbatch',
-            constraint=models.CheckConstraint(condition=models.Q(('concurrency__gte', 1), ('concurrency__lte', 20)), name='runbatch_concurrency_range', violation_error_message='Run 1 to 20 customers at a time.'),
+            model_name="runbatch",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("concurrency__gte", 1), ("concurrency__lte", 20)),
+                name="runbatch_concurrency_range",
+                violation_error_message="Run 1 to 20 customers at a time.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['state', 'heartbeat_at'], name='run_state_heartbeat_idx'),
+            model_name="run",
+            index=models.Index(fields=["state", "heartbeat_at"], name="run_state_heartbeat_idx"),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'lost'])), name='run_state_valid', violation_error_message='Unknown run state.'),
+            model_name="run",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "state__in",
+                        ["queued", "running", "succeeded", "failed", "timed_out", "cancelled", "skipped", "lost"],
+                    )
+                ),
+                name="run_state_valid",
+                violation_error_message="Unknown run state.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='run',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ('queued', 'running'))), fields=('step',), name='run_one_active_per_step', violation_error_message='This step is already queued or running.'),
+            model_name="run",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ("queued", "running"))),
+                fields=("step",),
+                name="run_one_active_per_step",
+                violation_error_message="This step is already queued or running.",
+            ),
         ),
     ]

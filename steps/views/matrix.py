@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET
 from core.htmx import VARY_HEADERS, is_fragment_request, render_page_or_partial
 from core.slots import Slots
 from releases.models import Release
-from steps.choices import BLOCKED, STATUS_LABELS, StepCategory, StepStatus
+from steps.choices import BLOCKED, STATUS_LABELS, RunMark, StepCategory, StepStatus
 from steps.forms import MatrixFilterForm
 from steps.selectors import clusters_of_release, release_matrix
+from steps.transitions import OUTSTANDING
 
 # What a cell's button adds to its status class when filtered out (dimmed) or blocked, by (dimmed, blocked).
 CELL_CLASSES = {
@@ -31,6 +32,11 @@ CELL_CLASSES = {
 BLOCKED_MARK = ' <span class="blocked-mark" title="Unresolved: {}">⛔</span>'
 OVERRIDDEN_MARK = ' <span title="Overridden">⚠️</span>'
 CUSTOM_MARK = ' <span title="Custom step">❎</span>'
+# A step being run on its cluster (runs/), or whose last run failed while it is still to do.
+RUN_MARKS = {
+    RunMark.RUNNING: ' <span class="run-mark" title="Running on its cluster">⏳</span>',
+    RunMark.FAILED: ' <span class="run-mark failed" title="Last run failed">❗</span>',
+}
 # A matrix cell: its step's id (the side panel's URL is made from it: name and value for the form without JavaScript,
 # static/js/workspace.js with it), its version (live updates and bulk selection compare it), its status. Whose step it
 # is, the table's headers say: column (customer) and row (step), not a title repeated in every cell.
@@ -55,7 +61,8 @@ STATUS_CLASS = {status.value: status.value for status in StepStatus}
 
 
 def _marks(step) -> str:
-    """⚠️ overridden, ❎ custom, ⛔ blocked by variables with no value: most cells have none."""
+    """⚠️ overridden, ❎ custom, ⛔ blocked by variables with no value, ⏳ running or ❗ last run failed: most cells
+    have none."""
     marks = ""
     if step.is_overridden:
         marks += OVERRIDDEN_MARK
@@ -63,6 +70,8 @@ def _marks(step) -> str:
         marks += CUSTOM_MARK
     if step.blocked:
         marks += format_html(BLOCKED_MARK, ", ".join(step.blocked))
+    if step.run_mark == RunMark.RUNNING or (step.run_mark == RunMark.FAILED and step.status in OUTSTANDING):
+        marks += RUN_MARKS[step.run_mark]
     return marks
 
 
@@ -73,7 +82,7 @@ def matrix_cell(step, *, oob: bool = False, changed_by: str = "") -> str:
     Written in Python rather than as a template partial: the matrix renders thousands of them in one request. Every
     value in it is an integer or one of the status choices except the variable names, which are escaped.
     """
-    marks = _marks(step) if step.is_overridden or step.is_custom or step.blocked else ""
+    marks = _marks(step) if step.is_overridden or step.is_custom or step.blocked or step.run_mark else ""
     if changed_by:
         marks += render_to_string("steps/_live_mark.html", {"changed_by": changed_by, "step": step})
     return mark_safe(
@@ -101,7 +110,7 @@ def _row_cells(cells) -> str:
     for step in cells:
         if step is None:
             append(EMPTY_CELL)
-        elif step.is_overridden or step.is_custom or step.blocked or step.dimmed:
+        elif step.is_overridden or step.is_custom or step.blocked or step.dimmed or step.run_mark:
             append(f"<td>{matrix_cell(step)}</td>")
         else:
             pk = step.pk

@@ -1,0 +1,17 @@
+"""Runs of steps on the clusters: a step's run (confirm, start, watch, cancel, download its output) and a batch of
+runs for a cluster. Every route answers 404 while execution is off (ROLLCALL_EXECUTION)."""
+
+from django.urls import path
+
+from runs import views
+
+app_name = "runs"
+
+urlpatterns = [
+    path("steps/<int:pk>/runs/", views.step_runs, name="step_runs"),
+    path("steps/<int:pk>/run/", views.run_confirm, name="run_confirm"),
+    path("steps/<int:pk>/run/start/", views.run_start, name="run_start"),
+    path("runs/<int:pk>/", views.run_detail, name="run_detail"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/output/", views.run_output, name="run_output"),
+]
