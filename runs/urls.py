@@ -3,7 +3,7 @@ runs for a cluster. Every route answers 404 while execution is off (ROLLCALL_EXE
 
 from django.urls import path
 
-from runs import views
+from runs import views, views_batch
 
 app_name = "runs"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/output/", views.run_output, name="run_output"),
+    path("template-steps/<int:pk>/clusters/<int:cluster_pk>/run/", views_batch.batch_start, name="batch_start"),
+    path("runs/batches/<int:pk>/", views_batch.batch_detail, name="batch_detail"),
+    path("runs/batches/<int:pk>/cancel/", views_batch.batch_cancel, name="batch_cancel"),
 ]
