@@ -3,9 +3,10 @@ step, its customer's cluster and the step's resolved variables. Nothing is ever 
 a bash step's text is a file the shell reads, a SQL step's text is psql's stdin, and every other value is one
 argument or one environment variable.
 
-- bash: `bash --noprofile --norc step.sh` in a working directory of the run's own, with only PATH, HOME (that
-  directory), LANG, KUBECONFIG, KUBE_CONTEXT, NAMESPACE, CUSTOMER, CLUSTER and the step's variables in its
-  environment. Nothing of Rollcall's own environment (no DJANGO_SECRET_KEY, no DATABASE_URL) reaches it.
+- bash: `bash --noprofile --norc step.sh` in a working directory of the run's own, with only PATH (its bin/, where
+  `kubectl` is the configured one, then /usr/local/bin:/usr/bin:/bin), HOME (that directory), LANG, KUBECONFIG,
+  KUBE_CONTEXT, NAMESPACE, CUSTOMER, CLUSTER and the step's variables in its environment. Nothing of Rollcall's
+  own environment (no DJANGO_SECRET_KEY, no DATABASE_URL) reaches it.
 - SQL: `kubectl --context C -n NAMESPACE exec -i DB_TARGET -- psql -X -v ON_ERROR_STOP=1 -d DB_NAME -U DB_USER`,
   with the text on stdin; DB_TARGET, DB_NAME and DB_USER are the customer's (or its cluster's, or the release's)
   variables, and a step without them can't run, as with any unresolved variable.
@@ -64,6 +65,7 @@ class Plan:
 
     argv: tuple[str, ...]
     env: dict[str, str]
+    kubectl: str
     text: str  # the exact text, values in clear: bash's script file or psql's stdin; never stored
     shown_text: str  # the same with sensitive values masked: what the confirmation shows and the run keeps
     sha256: str
@@ -110,7 +112,6 @@ def plan(step) -> Plan:
     )
     missing = list(clear.missing)
     env = {
-        "PATH": f"{Path(kubectl).parent}:{SAFE_PATH}",
         "LANG": "C.UTF-8",
         "KUBE_CONTEXT": context,
         "NAMESPACE": customer.namespace,
@@ -149,6 +150,7 @@ def plan(step) -> Plan:
     return Plan(
         argv=argv,
         env=env,
+        kubectl=kubectl,
         text=clear.text,
         shown_text=shown.text,
         sha256=clear.sha256,
@@ -166,7 +168,15 @@ def prepare(plan_: Plan, *, workdir: Path, kubeconfig: str) -> tuple[list[str], 
     (workdir / CONTEXT_FILE).write_text(
         f"apiVersion: v1\nkind: Config\npreferences: {{}}\ncurrent-context: {_yaml_string(plan_.context)}\n"
     )
-    env = dict(plan_.env, HOME=str(workdir), KUBECONFIG=f"{workdir / CONTEXT_FILE}{os.pathsep}{kubeconfig}")
+    # `kubectl` in a script is the configured one, whatever its file is called and whatever else is on the PATH.
+    (workdir / "bin").mkdir()
+    (workdir / "bin" / "kubectl").symlink_to(plan_.kubectl)
+    env = dict(
+        plan_.env,
+        PATH=f"{workdir / 'bin'}{os.pathsep}{SAFE_PATH}",
+        HOME=str(workdir),
+        KUBECONFIG=f"{workdir / CONTEXT_FILE}{os.pathsep}{kubeconfig}",
+    )
     if plan_.is_sql:
         return list(plan_.argv), env, plan_.text.encode()
     (workdir / SCRIPT_NAME).write_text(plan_.text)

@@ -19,6 +19,7 @@ from steps.transitions import OUTSTANDING
 
 VIEW_STEPS = "steps.view_customerstep"
 RECENT_RUNS = 10
+STARTED_EVENT = "runs:started"
 
 
 def _require_execution() -> None:
@@ -36,6 +37,8 @@ def _step_runs_context(request, step, *, error: str = "") -> dict:
         "step": step,
         "runs": runs,
         "active": next((run for run in runs if run.is_active), None),
+        # The run the section shows with its output: the one going on, or the last one.
+        "shown": runs[0] if runs else None,
         "runnable": step.type in services.commands.RUNNABLE_TYPES,
         "outstanding": step.status in OUTSTANDING,
         "error": error,
@@ -46,8 +49,11 @@ def _step_runs_context(request, step, *, error: str = "") -> dict:
 @login_required
 @permission_required(VIEW_STEPS, raise_exception=True)
 def step_runs(request, pk):
-    """The side panel's Runs section of a step: Run…, the run going on with its output, the earlier runs."""
+    """The side panel's Runs section of a step: Run…, the run going on with its output, the earlier runs. Polled
+    while a run goes on with what the screen has of it (`run`, `state`, `seen`): 204 when nothing changed."""
     _require_execution()
+    if is_fragment_request(request) and "run" in request.GET and _unchanged(request, _int(request.GET["run"])):
+        return HttpResponse(status=204)
     step = get_object_or_404(customer_steps_for_screens(), pk=pk)
     return render(request, "runs/_step_runs.html", _step_runs_context(request, step))
 
@@ -90,7 +96,9 @@ def run_start(request, pk):
     if not request.htmx:
         return redirect(run)
     context = _step_runs_context(request, step) | {"oob": True}
-    return render(request, "runs/_step_runs.html", context)
+    response = render(request, "runs/_step_runs.html", context)
+    response["HX-Trigger"] = STARTED_EVENT  # static/js/runs.js closes the confirmation
+    return response
 
 
 @require_GET
@@ -100,15 +108,17 @@ def run_detail(request, pk):
     """A run: where and what it ran, by whom, its state, exit code, duration and output. Polled while it runs with
     the state and output size the screen has (`state`, `seen`): 204 when neither changed."""
     _require_execution()
-    if is_fragment_request(request) and "seen" in request.GET:
-        now = Run.objects.filter(pk=pk).values_list("state", "output_size").first()
-        if now is None:
-            raise Http404("No such run.")
-        if now == (request.GET.get("state"), _int(request.GET.get("seen"))):
-            return HttpResponse(status=204)
+    if is_fragment_request(request) and "seen" in request.GET and _unchanged(request, pk):
+        return HttpResponse(status=204)
     run = get_object_or_404(_runs(), pk=pk)
     context = {"run": run, "code": highlight_content(run.shown_text, run.step.type)}
     return render_page_or_partial(request, "runs/run_detail.html", context, partial="live")
+
+
+def _unchanged(request, run_id: int | None) -> bool:
+    """Whether the run is still in the state, with the output size, that the polling screen has: one query."""
+    now = Run.objects.filter(pk=run_id).values_list("state", "output_size").first() if run_id else None
+    return now is not None and now == (request.GET.get("state"), _int(request.GET.get("seen")))
 
 
 def _int(value) -> int | None:

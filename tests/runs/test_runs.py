@@ -66,7 +66,7 @@ def test_a_bash_step_gets_a_clean_environment_and_its_customers_context(runnable
     assert env["NAMESPACE"] == "cust-a-prod" and env["CUSTOMER"] == "customer-a" and env["CLUSTER"] == "prod-us"
     assert env["KUBE_CONTEXT"] == "prod-us" and env["DB_NAME"] == "app"
     assert env["KUBECONFIG"].endswith(":/etc/rollcall/prod-us.kubeconfig")
-    assert env["HOME"] == run_workdir(env) and env["PATH"].startswith(str(kubectl.directory))
+    assert env["HOME"] == run_workdir(env) and env["PATH"] == f"{env['HOME']}/bin:/usr/local/bin:/usr/bin:/bin"
     # Every kubectl in the script talks to the customer's cluster's context without naming it.
     assert run.output.splitlines()[0] == "prod-us"
     calls = kubectl.calls()

@@ -100,13 +100,18 @@ def test_start_streams_into_the_panel_and_the_poll_says_nothing_new_until_someth
     run = Run.objects.get(step=step)
     assert f'id="step-runs-{step.pk}"' in html and 'hx-swap-oob="true"' in html
     assert f'id="run-{run.pk}"' in html and 'hx-trigger="every 1s"' in html and "Queued" in html
-    poll = reverse("runs:run_detail", args=[run.pk])
-    nothing_new = client.get(poll, {"state": "queued", "seen": "0"}, **HTMX)
-    assert nothing_new.status_code == 204 and nothing_new.content == b""
+    assert response["HX-Trigger"] == "runs:started"
+    for poll in (reverse("runs:run_detail", args=[run.pk]), reverse("runs:step_runs", args=[step.pk])):
+        nothing_new = client.get(poll, {"run": run.pk, "state": "queued", "seen": "0"}, **HTMX)
+        assert nothing_new.status_code == 204 and nothing_new.content == b""
     run_due_tasks()
-    finished = client.get(poll, {"state": "queued", "seen": "0"}, **HTMX).content.decode()
+    finished = client.get(
+        reverse("runs:step_runs", args=[step.pk]), {"run": run.pk, "state": "queued", "seen": "0"}, **HTMX
+    ).content.decode()
     assert "Succeeded" in finished and "exit code 0" in finished and "Deploy app" in finished
     assert "hx-trigger" not in finished  # it ended: no more polling
+    page = client.get(reverse("runs:run_detail", args=[run.pk]), {"state": "queued", "seen": "0"}, **HTMX)
+    assert "✅ Succeeded" in page.content.decode()
     page = client.get(reverse("steps:step_detail", args=[step.pk])).content.decode()
     assert f"Run #{run.pk}" in page and "✅ Done" in page
 
