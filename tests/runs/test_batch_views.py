@@ -132,7 +132,7 @@ def test_the_form_checks_the_customers_still_to_do_and_shows_done_ones_with_why(
     assert f'value="{world.customers["customer-b"].pk}"' not in html
     text = _text(response)
     assert "customer-b" in text and "Done on" in text and "by rm: nothing to run." in text
-    assert "Runs Deploy app for 2 customers of prod-us, at most 4 at a time." in text
+    assert "Deploy app runs for 2 customers of prod-us, at most 4 at a time." in text
     assert "kubectl context prod-us" in text
     assert 'name="stop_on_failure"' in html and re.search(r'name="stop_on_failure"[^>]*checked', html)
     assert "customer-d" not in text  # another cluster's
