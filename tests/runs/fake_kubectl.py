@@ -36,7 +36,10 @@ def main() -> int:
     args = sys.argv[1:]
     stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     with open(HERE / "calls.jsonl", "a") as calls:
-        calls.write(json.dumps({"argv": args, "stdin": stdin, "env": dict(os.environ), "cwd": os.getcwd()}) + "\n")
+        calls.write(
+            json.dumps({"argv": args, "stdin": stdin, "env": dict(os.environ), "cwd": os.getcwd(), "pid": os.getpid()})
+            + "\n"
+        )
     mode = (HERE / "mode").read_text().split() if (HERE / "mode").exists() else ["ok"]
     if args[-2:] == ["config", "current-context"] or args == ["config", "current-context"]:
         print(current_context())
