@@ -6,6 +6,7 @@ working directory) as one JSON line in `calls.jsonl` beside it, and behaves as t
 - "fail": prints an error on stderr and exits 3;
 - "hang": prints "waiting" and never ends by itself;
 - "flood N": prints N characters in lines of 100;
+- "drip N S": prints N numbered lines, one every S seconds;
 - "slow S": stays S seconds, and prints how many fake kubectls were running at once when it started (each marks
   itself running with a file in `running/` while it stays).
 
@@ -51,6 +52,11 @@ def main() -> int:
         print("waiting", flush=True)
         while True:
             time.sleep(60)
+    if mode[0] == "drip":
+        for number in range(1, int(mode[1]) + 1):
+            print(f"line {number} of {mode[1]}", flush=True)
+            time.sleep(float(mode[2]))
+        return 0
     if mode[0] == "slow":
         running = HERE / "running"
         running.mkdir(exist_ok=True)
