@@ -197,10 +197,11 @@ def test_a_plain_post_starts_the_batch_and_redirects_to_its_page(client, runnabl
     assert batch.runs.get().state == RunState.QUEUED
 
 
-def test_the_batch_page_shows_the_summary_once_every_run_ended(client, runnable):
+def test_the_batch_page_shows_the_summary_once_every_run_ended(client, runnable, django_assert_max_num_queries):
     world = runnable.world
     batch = _start(client, runnable, world.templates[1], "prod-us")
-    page = _html(client.get(batch.get_absolute_url()))
+    with django_assert_max_num_queries(6):  # the same for any number of runs
+        page = _html(client.get(batch.get_absolute_url()))
     assert "Batch #" in page and "Run migration" in page and "prod-us" in page
     assert "⏳ Queued" in page and "Cancel the batch" in page and 'hx-trigger="every 2s' in page
     assert reverse("steps:matrix", args=[world.release.pk]) in page and "Watch in the matrix" in page
@@ -282,3 +283,44 @@ def test_only_who_may_run_steps_cancels_a_batch(client, runnable, operator):
     assert set(batch.runs.values_list("state", flat=True)) == {RunState.QUEUED}
     page = other.get(batch.get_absolute_url()).content.decode()
     assert "Cancel the batch" not in page
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"concurrency": ""},
+        {"concurrency": "-1"},
+        {"concurrency": "1.5"},
+        {"concurrency": "9" * 30},
+        {"concurrency": "\x00"},
+        {"customers": "abc"},
+        {"customers": "-1"},
+        {"customers": "9" * 30},
+        {"customers": ["1", "1"], "concurrency": "0"},
+    ],
+)
+def test_whatever_the_form_is_sent_it_answers_422_never_500_and_creates_nothing(client, runnable, data):
+    posted = {"customers": [runnable.world.customers["customer-a"].pk], "concurrency": "4", **data}
+    response = client.post(_form_url(runnable.world.templates[1], _cluster(runnable, "prod-us")), posted, **HTMX)
+    assert response.status_code == 422
+    assert 'role="alert"' in response.content.decode()
+    assert not RunBatch.objects.exists() and not Run.objects.exists()
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_creates_nothing(runnable):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(runnable.world.user)
+    customer = runnable.world.customers["customer-a"]
+    response = browser.post(
+        _form_url(runnable.world.templates[1], _cluster(runnable, "prod-us")),
+        {"customers": [customer.pk], "concurrency": "4"},
+    )
+    assert response.status_code == 403 and not RunBatch.objects.exists()
+    batch = RunBatch.objects.create(
+        release=runnable.world.release,
+        template=runnable.world.templates[1],
+        started_by=runnable.world.user,
+        concurrency=1,
+        stop_on_failure=True,
+    )
+    assert browser.post(reverse("runs:batch_cancel", args=[batch.pk])).status_code == 403
