@@ -26,6 +26,7 @@ ACTION_GROUPS = {
     "release": "Releases",
     "template_step": "Template steps",
     "step": "Customer steps",
+    "run": "Runs on the clusters",
 }
 
 # A day's bounds are computed in the site's time zone; one day of margin keeps them inside what datetime holds.

@@ -47,6 +47,10 @@ DB_HOST = "DB_HOST"
 KUBE_CONTEXT = "kube_context"
 # The release's default image tag.
 IMAGE_TAG = "IMAGE_TAG"
+# Where a SQL step runs when steps run from Rollcall (runs/): the release's database workload and user, and each
+# customer's database, named as its namespace (the migration's guard checks it).
+RUN_DEFAULTS = {"DB_TARGET": "deploy/postgres", "DB_USER": "migrator"}
+DB_NAME = "DB_NAME"
 
 # (name, kubeconfig path, region, description, [(customer, namespace, DB_HOST)]). customer-e has no DB_HOST yet (its
 # database is still being moved), so its migration step can't be rendered: the demo's blocked step.
@@ -206,6 +210,7 @@ class Command(BaseCommand):
                 customer = customer_create(user=user, cluster=cluster, name=customer_name, namespace=namespace)
                 if db_host is not None:
                     variable_set(owner=customer, key=DB_HOST, value=db_host, user=user)
+                    variable_set(owner=customer, key=DB_NAME, value=namespace, user=user)
                 customers[customer_name] = customer
         return customers
 
@@ -219,6 +224,8 @@ class Command(BaseCommand):
             description="Records the last login IP of every user and ships the new app configuration.",
         )
         variable_set(owner=release, key=IMAGE_TAG, value=DEMO_RELEASE, user=user)
+        for key, value in RUN_DEFAULTS.items():
+            variable_set(owner=release, key=key, value=value, user=user)
         _add_template_steps(release, RELEASE_STEPS, user)
         return release_activate(release=release, user=user)
 
