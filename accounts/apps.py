@@ -10,9 +10,11 @@ class AccountsConfig(AppConfig):
         # without an m2m signal, hence post_delete too.
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group, Permission
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from accounts.backends import permissions_changed
+        from accounts.sessions import signed_in, signed_out
 
         user = get_user_model()
         for through in (user.groups.through, user.user_permissions.through, Group.permissions.through):
@@ -20,3 +22,7 @@ class AccountsConfig(AppConfig):
         for model in (Group, Permission):
             post_save.connect(permissions_changed, sender=model, dispatch_uid=f"permissions-save-{model.__name__}")
             post_delete.connect(permissions_changed, sender=model, dispatch_uid=f"permissions-delete-{model.__name__}")
+        # Bookkeeping, not a rule: a sign-in stamps its session and records it, a sign-out ends the record
+        # (accounts.sessions; the account page lists the records).
+        user_logged_in.connect(signed_in, dispatch_uid="accounts-session-signed-in")
+        user_logged_out.connect(signed_out, dispatch_uid="accounts-session-signed-out")

@@ -6,6 +6,8 @@ from django.dispatch import Signal
 # A user's groups changed: user, before and after (sorted group names), by (who changed them, None: a command or a
 # sign-in), source ("admin", "adduser", "single sign-on"), request (or None).
 groups_changed = Signal()
+# A user logged out their other sessions (accounts.services.user_sessions_end_others): user, count, request.
+other_sessions_ended = Signal()
 
 
 def group_names(user) -> list[str]:

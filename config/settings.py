@@ -28,6 +28,8 @@ ROLLCALL_OIDC_TIMEOUT  single sign-on with OpenID Connect, off while the issuer 
 ROLLCALL_LOCAL_LOGIN  0 to refuse local accounts' passwords once single sign-on works (default: on, break-glass)
 ROLLCALL_LOCKOUT_FAILURES  wrong passwords for one username from one IP before they are locked out (default: 5)
 ROLLCALL_LOCKOUT_MINUTES   how long such a lockout lasts after the last failure (default: 15)
+ROLLCALL_SESSION_IDLE_HOURS  hours without a request after which a session ends (default: 8)
+ROLLCALL_SESSION_MAX_HOURS   hours after signing in after which a session ends however busy (default: 24)
 """
 
 import os
@@ -157,6 +159,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends a session idle too long, past its lifetime or whose user was deactivated (accounts/sessions.py).
+    "accounts.sessions.SessionTimeoutMiddleware",
     # Every page needs a logged-in user unless its view is marked @login_not_required (the login page, the live
     # updates' poll); Django's, except that it reads no session for those views.
     "core.middleware.LoginRequiredMiddleware",
@@ -236,6 +240,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # memory cache would let the other processes accept a logged-out session until it expired from their memory. A cache
 # miss (another host, a culled file) falls back to the database row. Several hosts: give them one ROLLCALL_CACHE_DIR.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A session ends after ROLLCALL_SESSION_IDLE_HOURS without a request and ROLLCALL_SESSION_MAX_HOURS after its
+# sign-in (accounts/sessions.py, which writes the session at most once a minute, not at every request). The cookie
+# outlives both, so that Rollcall, not the browser, ends the session and tells the user why.
+ROLLCALL_SESSION_IDLE = timedelta(hours=env_int("ROLLCALL_SESSION_IDLE_HOURS", 8))
+ROLLCALL_SESSION_LIFETIME = timedelta(hours=env_int("ROLLCALL_SESSION_MAX_HOURS", 24))
+if ROLLCALL_SESSION_IDLE <= timedelta(0) or ROLLCALL_SESSION_LIFETIME <= timedelta(0):
+    raise ImproperlyConfigured("ROLLCALL_SESSION_IDLE_HOURS and ROLLCALL_SESSION_MAX_HOURS must be at least 1.")
+SESSION_COOKIE_AGE = int((ROLLCALL_SESSION_LIFETIME + ROLLCALL_SESSION_IDLE).total_seconds())
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",

@@ -1,5 +1,6 @@
-"""Authentication in the audit trail: sign-ins, failures, lockouts and unlocks, sign-outs, group (role) changes and
-users activated or deactivated, each an event with the IP and user agent of the request that caused it (in `after`).
+"""Authentication in the audit trail: sign-ins, failures, lockouts and unlocks, sign-outs (a timeout's with its
+reason), other sessions logged out, group (role) changes and users activated or deactivated, each an event with the
+IP and user agent of the request that caused it (in `after`).
 
 Receivers, not service calls: Django's auth signals and axes' are where these happen, and the accounts layer below
 announces group changes (accounts.signals) as it cannot call the history. No event holds a password (Django's
@@ -13,8 +14,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from accounts.choices import SessionEnd
 from accounts.lockout import client_ip, current_unlocker, is_locking, user_agent
-from accounts.signals import groups_changed
+from accounts.sessions import end_reason_of
+from accounts.signals import groups_changed, other_sessions_ended
 from history.choices import EventAction
 from history.context import acting_via
 from history.services import record_event
@@ -50,8 +53,19 @@ def _logged_in(sender, request, user, **kwargs):
 def _logged_out(sender, request, user, **kwargs):
     if user is None or not _from_a_client(request):  # a sign-out without a session
         return
+    after = _client(request)
+    reason = end_reason_of(request)
+    if reason != SessionEnd.SIGNED_OUT:  # logged out by the idle timeout or the lifetime (accounts.sessions)
+        after["reason"] = SessionEnd(reason).label
+    record_event(action=EventAction.LOGOUT, user=user, object_repr=_user_repr(user.get_username()), after=after)
+
+
+def _other_sessions_ended(sender, user, count, request=None, **kwargs):
     record_event(
-        action=EventAction.LOGOUT, user=user, object_repr=_user_repr(user.get_username()), after=_client(request)
+        action=EventAction.SESSIONS_ENDED,
+        user=user,
+        object_repr=_user_repr(user.get_username()),
+        after={"sessions": count, **_client(request)},
     )
 
 
@@ -127,5 +141,6 @@ def connect() -> None:
     user_locked_out.connect(_locked_out, dispatch_uid="history-locked-out")
     post_delete.connect(_attempt_deleted, sender=AccessAttempt, dispatch_uid="history-unlocked")
     groups_changed.connect(_groups_changed, dispatch_uid="history-groups-changed")
+    other_sessions_ended.connect(_other_sessions_ended, dispatch_uid="history-other-sessions-ended")
     pre_save.connect(_read_is_active, sender=user_model, dispatch_uid="history-user-active-before")
     post_save.connect(_record_is_active, sender=user_model, dispatch_uid="history-user-active")

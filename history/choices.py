@@ -55,6 +55,7 @@ class EventAction(models.TextChoices):
     GROUPS_CHANGED = "auth.groups_changed", "Role or groups changed"
     USER_ACTIVATED = "auth.user_activated", "User activated"
     USER_DEACTIVATED = "auth.user_deactivated", "User deactivated"
+    SESSIONS_ENDED = "auth.sessions_ended", "Other sessions logged out"
 
 
 # Per-step events that follow from a change already recorded once (activation, customers added, a template step
@@ -66,8 +67,9 @@ FOLLOW_ON_ACTIONS = (
     EventAction.STEP_REMOVED_WITH_TEMPLATE,
 )
 
-# Who signed in, failed, was locked out or unlocked, signed out, changed role or was (de)activated: the audit log's,
-# not the dashboard's recent activity of the releases (every sign-in would push the changes out of it).
+# Who signed in, failed, was locked out or unlocked, signed out (or logged out their other sessions), changed role or
+# was (de)activated: the audit log's, not the dashboard's recent activity of the releases (every sign-in would push
+# the changes out of it).
 AUTH_ACTIONS = (
     EventAction.LOGIN,
     EventAction.LOGIN_FAILED,
@@ -77,6 +79,7 @@ AUTH_ACTIONS = (
     EventAction.GROUPS_CHANGED,
     EventAction.USER_ACTIVATED,
     EventAction.USER_DEACTIVATED,
+    EventAction.SESSIONS_ENDED,
 )
 # What the dashboard's recent activity leaves out (its partial index, event_recent_change_idx, too).
 NOT_RECENT_ACTIVITY = (*FOLLOW_ON_ACTIONS, *AUTH_ACTIONS)
