@@ -245,7 +245,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # outlives both, so that Rollcall, not the browser, ends the session and tells the user why.
 ROLLCALL_SESSION_IDLE = timedelta(hours=env_int("ROLLCALL_SESSION_IDLE_HOURS", 8))
 ROLLCALL_SESSION_LIFETIME = timedelta(hours=env_int("ROLLCALL_SESSION_MAX_HOURS", 24))
-if ROLLCALL_SESSION_IDLE <= timedelta(0) or ROLLCALL_SESSION_LIFETIME <= timedelta(0):
+if min(ROLLCALL_SESSION_IDLE, ROLLCALL_SESSION_LIFETIME) <= timedelta(0):
     raise ImproperlyConfigured("ROLLCALL_SESSION_IDLE_HOURS and ROLLCALL_SESSION_MAX_HOURS must be at least 1.")
 SESSION_COOKIE_AGE = int((ROLLCALL_SESSION_LIFETIME + ROLLCALL_SESSION_IDLE).total_seconds())
 CACHES = {
