@@ -8,6 +8,8 @@ from clusters.models import Cluster
 from customers.models import Customer
 from releases.choices import ReleaseStatus, ReleaseType
 from releases.models import Release
+from runs.choices import RunState
+from runs.models import Run
 from steps.choices import StepCategory, StepStatus, StepType
 from steps.models import CustomerStep, StepTemplate
 
@@ -86,6 +88,16 @@ class CustomerStepFilter(django_filters.FilterSet):
     class Meta:
         model = CustomerStep
         fields = ["release", "customer", "cluster", "namespace", "category", "status", "type", "template", "name"]
+
+
+class RunFilter(django_filters.FilterSet):
+    step = django_filters.NumberFilter(field_name="step", min_value=1, max_value=10**18, help_text="A step's id.")
+    state = django_filters.ChoiceFilter(choices=RunState.choices)
+    batch = django_filters.NumberFilter(field_name="batch", min_value=1, max_value=10**18, help_text="A batch's id.")
+
+    class Meta:
+        model = Run
+        fields = ["step", "state", "batch"]
 
 
 # The filters that name an object, and the objects they name: an empty answer says which of them names nothing.

@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 from api.views import tokens
 from api.views.inventory import ClusterViewSet, CustomerViewSet
 from api.views.releases import ReleaseViewSet, TemplateStepViewSet
+from api.views.runs import RunViewSet, StepRunViewSet
 from api.views.steps import CustomerStepViewSet
 
 app_name = "api"
@@ -21,7 +22,10 @@ router.register("clusters", ClusterViewSet, basename="cluster")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("releases", ReleaseViewSet, basename="release")
 router.register("template-steps", TemplateStepViewSet, basename="template-step")
+# A step's run (steps/<id>/run/) before the steps themselves: the API root's "steps" link is theirs.
+router.register("steps", StepRunViewSet, basename="step-run")
 router.register("steps", CustomerStepViewSet, basename="step")
+router.register("runs", RunViewSet, basename="run")
 
 urlpatterns = [
     # Pages for people, behind the login page as everywhere else (DRF marks its views as needing no login).

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from clusters.models import Cluster
 from customers.models import Customer
 from releases.models import Release
+from runs.models import Run
 from steps.actions import STEP_ACTIONS
 from steps.models import CustomerStep, StepTemplate
 from tests.api.conftest import ApiClient
@@ -36,6 +37,7 @@ KINDS = {
     "release": Release,
     "template step": StepTemplate,
     "customer step": CustomerStep,
+    "run": Run,
 }
 NONEXISTENT_IDS = [0, -1, 999_999, 2**31, 2**63, 10**20]
 CUSTOMER_FIELDS = ["name", "cluster", "namespace", "description", "is_active", "metadata"]
@@ -82,6 +84,8 @@ WRITES = {
         ],
     ),
     **{f"step {name}": ("post", f"/api/steps/{{id}}/{name}/", "customer step", STEP_FIELDS) for name in STEP_ACTIONS},
+    "step run": ("post", "/api/steps/{id}/run/", "customer step", ["sha256"]),
+    "run cancel": ("post", "/api/runs/{id}/cancel/", "run", []),
 }
 READS = {
     "/api/steps/": ["release", "customer", "cluster", "namespace", "category", "status", "type", "template", "name"],
@@ -89,6 +93,7 @@ READS = {
     "/api/clusters/": ["name", "is_active"],
     "/api/releases/": ["name", "status", "type"],
     "/api/template-steps/": ["release", "category", "name"],
+    "/api/runs/": ["step", "state", "batch", "output"],
 }
 PAGING = ["page", "page_size"]
 WORDS = [
@@ -212,6 +217,8 @@ class World:
 def api_fuzz_world(user, viewer, settings):
     # Hundreds of calls a minute from one token: the throttle is not what is tested here.
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "100000/min"}}
+    # The run endpoints are there only with execution on (tests/api/test_runs.py fuzzes them with runs to act on).
+    settings.ROLLCALL_EXECUTION = True
     return World(user, viewer)
 
 
