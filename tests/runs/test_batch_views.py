@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from history.choices import EventAction
 from history.models import Event
+from releases.services import release_archive
 from runs import services
 from runs.choices import RunState
 from runs.models import Run, RunBatch
@@ -324,3 +325,21 @@ def test_a_post_without_the_csrf_token_is_refused_and_creates_nothing(runnable):
         stop_on_failure=True,
     )
     assert browser.post(reverse("runs:batch_cancel", args=[batch.pk])).status_code == 403
+
+
+def test_customers_whose_step_is_already_queued_cannot_be_chosen_again(client, runnable):
+    world = runnable.world
+    batch = _start(client, runnable, world.templates[1], "prod-us")
+    response = client.get(_form_url(world.templates[1], _cluster(runnable, "prod-us")), **HTMX)
+    text = _text(response)
+    for run in batch.runs.all():
+        assert f"Already queued (run #{run.pk})." in text
+    assert 'name="customers"' not in response.content.decode() and "▶️ Run for prod-us" not in text
+
+
+def test_a_release_that_is_not_active_offers_no_button_and_its_form_says_why(client, runnable):
+    world = runnable.world
+    release_archive(release=world.release, user=world.user)
+    assert "Run for cluster" not in _status_page(client, world.templates[1])
+    response = client.get(_form_url(world.templates[1], _cluster(runnable, "prod-us")), **HTMX)
+    assert response.status_code == 409 and "archived" in _text(response)
