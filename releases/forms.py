@@ -29,16 +29,24 @@ class ReleaseForm(forms.Form):
     )
     run_timeout_minutes = forms.IntegerField(
         label="Run time limit (minutes)",
+        required=False,
         min_value=1,
         max_value=24 * 60,
         initial=10,
-        help_text="A step run on its cluster from Rollcall is stopped after this long.",
+        help_text="A step run on its cluster from Rollcall is stopped after this long (left empty: unchanged, 10 for "
+        "a new release).",
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not settings.ROLLCALL_EXECUTION:
             del self.fields["run_timeout_minutes"]  # nothing runs from Rollcall: nothing to limit
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("run_timeout_minutes", 0) is None:
+            del cleaned["run_timeout_minutes"]  # not given: the release keeps its limit (a new one gets 10)
+        return cleaned
 
 
 class TemplateStepForm(forms.Form):

@@ -10,16 +10,22 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
 
 from releases.services import release_activate
+from runs.services import batch_start, run_start
 from steps.models import CustomerStep
+from steps.rendering import step_text
 from steps.services import customer_step_add_custom, customer_step_mark_done, customer_step_override, customer_step_skip
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
+from tests.runs import conftest as runs_fixtures
 from tests.test_hostile_input import database_snapshot
 from variables.services import variable_set
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery
 from webhooks.services import subscription_create
 
-APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "variables", "audit", "webhooks")
+# A fixture: runs need execution on and a kubectl (the fake one).
+kubectl = runs_fixtures.kubectl
+
+APP_NAMESPACES = ("dashboard", "clusters", "customers", "releases", "steps", "variables", "audit", "webhooks", "runs")
 
 
 def build_routes_world(user) -> SimpleNamespace:
@@ -52,6 +58,14 @@ def build_routes_world(user) -> SimpleNamespace:
     delivery = Delivery.objects.create(
         subscription=subscription, event_type=EventType.STEP_STATUS_CHANGED, payload={}, status=DeliveryStatus.FAILED
     )
+    # Runs (execution on, the fake kubectl: the `kubectl` fixture): customer-b's migration queued, its health check
+    # queued in a batch.
+    prod_us.kubeconfig_path = "/etc/rollcall/prod-us.kubeconfig"
+    prod_us.save()
+    for key, value in {"DB_TARGET": "deploy/postgres", "DB_NAME": "app", "DB_USER": "migrator"}.items():
+        variable_set(owner=prod_us, key=key, value=value, user=user)
+    run = run_start(step=steps[b.pk, migrate.pk], user=user)
+    batch = batch_start(template=health, customer_ids=[b.pk], user=user, concurrency=1, stop_on_failure=False)
     return SimpleNamespace(
         user=user,
         clusters={"prod-us": prod_us, "spare": spare},
@@ -67,6 +81,8 @@ def build_routes_world(user) -> SimpleNamespace:
         variable=variable,
         subscription=subscription,
         delivery=delivery,
+        run=run,
+        batch=batch,
     )
 
 
@@ -131,6 +147,15 @@ URL_KWARGS = {
     "audit:evidence_csv": lambda w: {"release_pk": w.release.pk},
     "audit:evidence_report_customer": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
     "audit:evidence_csv_customer": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
+    "runs:step_runs": lambda w: {"pk": w.pending.pk},
+    "runs:run_confirm": lambda w: {"pk": w.pending.pk},
+    "runs:run_start": lambda w: {"pk": w.pending.pk},
+    "runs:run_detail": lambda w: {"pk": w.run.pk},
+    "runs:run_cancel": lambda w: {"pk": w.run.pk},
+    "runs:run_output": lambda w: {"pk": w.run.pk},
+    "runs:batch_start": lambda w: {"pk": w.templates["deploy_app"].pk, "cluster_pk": w.clusters["prod-us"].pk},
+    "runs:batch_detail": lambda w: {"pk": w.batch.pk},
+    "runs:batch_cancel": lambda w: {"pk": w.batch.pk},
 }
 
 # Every route that takes a POST, with data it accepts (so that, with a valid token, it would change something).
@@ -221,6 +246,10 @@ POST_DATA = {
     "variables:variable_create": lambda w: {"key": "REGION", "value": "us-east-1"},
     "variables:variable_edit": lambda w: {"key": "DB_HOST", "value": "db-a2.internal"},
     "variables:variable_delete": lambda w: {},
+    "runs:run_start": lambda w: {"sha256": step_text(w.pending).sha256},
+    "runs:run_cancel": lambda w: {},
+    "runs:batch_start": lambda w: {"customers": [w.customers["a"].pk], "concurrency": "2", "stop_on_failure": "on"},
+    "runs:batch_cancel": lambda w: {},
 }
 
 
@@ -248,7 +277,7 @@ def route_url(world, route: str) -> str:
 
 
 @pytest.fixture
-def routes_world(db, admin_user):
+def routes_world(db, admin_user, kubectl):
     return build_routes_world(admin_user)
 
 

@@ -19,9 +19,14 @@ from clusters.models import Cluster
 from customers.models import Customer
 from history.models import Event
 from releases.models import Release
+from runs.models import Run, RunBatch
 from steps.models import CustomerStep, StepTemplate
+from tests.runs import conftest as runs_fixtures
 from tests.test_csrf import build_routes_world
 from tests.test_hostile_input import database_snapshot
+
+# A fixture: runs need execution on and a kubectl (the fake one).
+kubectl = runs_fixtures.kubectl
 
 FUZZ = settings(
     max_examples=20,
@@ -78,6 +83,10 @@ FIELDS = {
         "relative_to",
         "add_to_template",
     ],
+    "runs:run_start": ["sha256"],
+    "runs:run_cancel": [],
+    "runs:batch_start": ["customers", "concurrency", "stop_on_failure"],
+    "runs:batch_cancel": [],
 }
 GET_FIELDS = {
     "customers:customer_list": ["cluster", "sort"],
@@ -95,11 +104,13 @@ GET_FIELDS = {
         "page",
     ],
     "audit:audit_export": ["release", "customer", "action", "date_from", "date_to"],
+    "runs:run_detail": ["state", "seen"],
+    "runs:step_runs": ["run", "state", "seen"],
 }
 
 STEP_ACTIONS = ("done", "skip", "revert", "reopen", "notes", "override", "reset", "edit", "remove")
 KINDS = {"cluster": Cluster, "customer": Customer, "release": Release, "template step": StepTemplate}
-KINDS |= {"customer step": CustomerStep, "event": Event}
+KINDS |= {"customer step": CustomerStep, "event": Event, "run": Run, "run batch": RunBatch}
 # The kind of object each URL argument names; a fuzzed request may name another kind, or nothing that exists.
 URL_ARGUMENTS = {
     "clusters:cluster_edit": {"pk": "cluster"},
@@ -119,6 +130,12 @@ URL_ARGUMENTS = {
     "steps:custom_step_add": {"release_pk": "release", "customer_pk": "customer"},
     "steps:matrix": {"release_pk": "release"},
     **{f"steps:step_{action}": {"pk": "customer step"} for action in STEP_ACTIONS},
+    "runs:run_start": {"pk": "customer step"},
+    "runs:run_cancel": {"pk": "run"},
+    "runs:batch_start": {"pk": "template step", "cluster_pk": "cluster"},
+    "runs:batch_cancel": {"pk": "run batch"},
+    "runs:run_detail": {"pk": "run"},
+    "runs:step_runs": {"pk": "customer step"},
 }
 
 NONEXISTENT_IDS = [0, 999_999, 2**31, 2**63, 10**20]
@@ -278,7 +295,7 @@ class World:
 
 
 @pytest.fixture
-def fuzz_world(db, admin_user):
+def fuzz_world(db, admin_user, kubectl):
     return World(admin_user)
 
 
