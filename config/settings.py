@@ -30,6 +30,13 @@ ROLLCALL_LOCKOUT_FAILURES  wrong passwords for one username from one IP before t
 ROLLCALL_LOCKOUT_MINUTES   how long such a lockout lasts after the last failure (default: 15)
 ROLLCALL_SESSION_IDLE_HOURS  hours without a request after which a session ends (default: 8)
 ROLLCALL_SESSION_MAX_HOURS   hours after signing in after which a session ends however busy (default: 24)
+ROLLCALL_EXECUTION  1 to let bash and SQL steps run on their customer's cluster from Rollcall (default: off; README,
+                    "Execution"); "demo" to turn it on with scripts/demo_kubectl, a kubectl that talks to no cluster
+ROLLCALL_KUBECTL    the kubectl the runs use (default: kubectl on the worker's PATH)
+ROLLCALL_RUN_OUTPUT_LIMIT  characters of a run's output kept, the last ones (default: 1000000)
+ROLLCALL_RUN_LEASE_SECONDS  a run whose worker gave no sign of life for this long is lost (default: 30)
+ROLLCALL_RUN_DIR    where runs get their working directories (default: the system's temporary directory)
+ROLLCALL_SWEEP_SECONDS  how often the worker ends lost runs and re-queues stalled webhook deliveries (default: 60)
 """
 
 import os
@@ -134,6 +141,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before django_tasks_db: its `db_worker` command is runs' (the worker's start finds runs a dead worker left).
+    "runs",
     "django_tasks",
     "django_tasks_db",
     "api",
@@ -186,6 +195,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "runs.context_processors.execution",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -415,3 +425,14 @@ LOGGING = {
 # The matrix sends the tables of its first clusters while their cells (customers by steps) stay within this many; each
 # further cluster's table is asked for when the page scrolls near it (steps/views/matrix.py).
 MATRIX_EAGER_CELLS = int(os.environ.get("ROLLCALL_MATRIX_EAGER_CELLS", "12000"))
+
+# Running steps on the clusters (runs/, README "Execution"): off unless asked.
+EXECUTION_DEMO = os.environ.get("ROLLCALL_EXECUTION", "").strip().lower() == "demo"
+ROLLCALL_EXECUTION = EXECUTION_DEMO or env_flag("ROLLCALL_EXECUTION")
+ROLLCALL_KUBECTL = os.environ.get("ROLLCALL_KUBECTL", "").strip() or (
+    str(BASE_DIR / "scripts" / "demo_kubectl") if EXECUTION_DEMO else ""
+)
+ROLLCALL_RUN_OUTPUT_LIMIT = env_int("ROLLCALL_RUN_OUTPUT_LIMIT", 1_000_000)
+ROLLCALL_RUN_LEASE_SECONDS = env_int("ROLLCALL_RUN_LEASE_SECONDS", 30)
+ROLLCALL_RUN_DIR = os.environ.get("ROLLCALL_RUN_DIR", "").strip() or None
+ROLLCALL_SWEEP_SECONDS = env_int("ROLLCALL_SWEEP_SECONDS", 60)
