@@ -31,7 +31,7 @@ def _runs():
     return Run.objects.select_related("started_by", "cancelled_by", "step__customer__cluster", "step__release")
 
 
-def _step_runs_context(request, step, *, error: str = "") -> dict:
+def _step_runs_context(step, *, error: str = "") -> dict:
     runs = list(_runs().filter(step=step)[:RECENT_RUNS])
     return {
         "step": step,
@@ -55,7 +55,7 @@ def step_runs(request, pk):
     if is_fragment_request(request) and "run" in request.GET and _unchanged(request, _int(request.GET["run"])):
         return HttpResponse(status=204)
     step = get_object_or_404(customer_steps_for_screens(), pk=pk)
-    return render(request, "runs/_step_runs.html", _step_runs_context(request, step))
+    return render(request, "runs/_step_runs.html", _step_runs_context(step))
 
 
 def _confirm(request, step, *, error: str = "", status: int = 200):
@@ -95,7 +95,7 @@ def run_start(request, pk):
         return _confirm(request, step, error=error.message, status=422)
     if not request.htmx:
         return redirect(run)
-    context = _step_runs_context(request, step) | {"oob": True}
+    context = _step_runs_context(step) | {"oob": True}
     response = render(request, "runs/_step_runs.html", context)
     response["HX-Trigger"] = STARTED_EVENT  # static/js/runs.js closes the confirmation
     return response

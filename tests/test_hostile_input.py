@@ -25,7 +25,7 @@ from steps.services import customer_step_add_custom
 from steps.services.rules import SKIP_REASON_REQUIRED
 from tests.factories import ClusterFactory, CustomerFactory, ReleaseFactory, StepTemplateFactory
 
-ROLLCALL_APPS = ("clusters", "customers", "releases", "steps", "history", "variables", "webhooks")
+ROLLCALL_APPS = ("clusters", "customers", "releases", "steps", "history", "variables", "webhooks", "runs")
 
 # A script as a browser sends it from a textarea (CRLF line ends): quotes, backslashes, a tab, $() and backticks,
 # unicode, a blank line and HTML-like text.

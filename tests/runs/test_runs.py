@@ -61,6 +61,7 @@ def test_a_bash_step_gets_a_clean_environment_and_its_customers_context(runnable
     )
     run = _run(step, user)
     assert run.state == RunState.SUCCEEDED
+    assert run.command == ["bash", "--noprofile", "--norc", "step.sh"]
     env = dict(line.split("=", 1) for line in run.output.splitlines() if re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*=", line))
     assert "DJANGO_SECRET_KEY" not in env and "DATABASE_URL" not in env and "ROLLCALL_ENCRYPTION_KEY" not in env
     assert env["NAMESPACE"] == "cust-a-prod" and env["CUSTOMER"] == "customer-a" and env["CLUSTER"] == "prod-us"
