@@ -28,6 +28,8 @@ ROLLCALL_OIDC_TIMEOUT  single sign-on with OpenID Connect, off while the issuer 
 ROLLCALL_LOCAL_LOGIN  0 to refuse local accounts' passwords once single sign-on works (default: on, break-glass)
 ROLLCALL_LOCKOUT_FAILURES  wrong passwords for one username from one IP before they are locked out (default: 5)
 ROLLCALL_LOCKOUT_MINUTES   how long such a lockout lasts after the last failure (default: 15)
+ROLLCALL_CSP_REPORT_ONLY   1 to send the Content-Security-Policy as Content-Security-Policy-Report-Only: browsers report
+                    what it would block and block nothing, for a rollout (default: off, enforced)
 ROLLCALL_SESSION_IDLE_HOURS  hours without a request after which a session ends (default: 8)
 ROLLCALL_SESSION_MAX_HOURS   hours after signing in after which a session ends however busy (default: 24)
 ROLLCALL_EXECUTION  1 to let bash and SQL steps run on their customer's cluster from Rollcall (default: off; README,
@@ -44,6 +46,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.permissions import ROLE_OPTIONS, ROLE_PERMISSIONS
@@ -110,6 +113,56 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A window Rollcall opens or that opens Rollcall shares no browsing context group with another site.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): only Rollcall's own files run or style a page. No inline script, event
+# handler attribute or style attribute, no eval (htmx's allowEval is off, base.html): the behaviour is in static/js,
+# the looks in static/css (README, "Content-Security-Policy"). The browser test tests/browser/test_csp.py visits
+# every page with it enforced. ROLLCALL_CSP_REPORT_ONLY=1 sends the same policy as Report-Only, for a rollout.
+CSP_DIRECTIVES = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF],
+    # Swagger UI (/api/docs/) draws its icons as data: images.
+    "img-src": [SELF, "data:"],
+    "object-src": [NONE],
+    "base-uri": [NONE],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+if env_flag("ROLLCALL_CSP_REPORT_ONLY"):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": CSP_DIRECTIVES}
+    CONTENT_SECURITY_POLICY = None
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": CSP_DIRECTIVES}
+# Permissions-Policy (django-permissions-policy): the browser features Rollcall never uses are refused to it and to
+# anything it might embed. Copy writes the clipboard (clipboard-write) and stays allowed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 
 # Behind TLS: the proxy terminates HTTPS and says so in X-Forwarded-Proto (it must overwrite any value a client
 # sent). Off by default, so that `make serve` and the test suite's live server keep working over plain HTTP.
@@ -156,10 +209,13 @@ INSTALLED_APPS = [
     "dashboard",
     "accounts",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # HTML over 200 bytes goes gzipped to a browser that asks (static files: whitenoise's own compressed copies). On
     # BREACH, see the README (Deploying): Django masks the CSRF token afresh in every response.

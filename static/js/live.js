@@ -152,7 +152,13 @@
     htmx.ajax("GET", window.location.pathname + window.location.search, { target: "main", select: "main", swap: "outerHTML" });
   });
 
-  // No poll runs while the tab is hidden (hx-trigger's filter); coming back asks at once.
+  // No poll runs while the tab is hidden (a timed poll comes without a triggering event; an hx-trigger filter would
+  // need eval, which the Content-Security-Policy forbids); coming back asks at once.
+  document.addEventListener("htmx:confirm", function (event) {
+    if (isPoller(event.detail.elt) && !event.detail.triggeringEvent && document.visibilityState !== "visible") {
+      event.preventDefault();
+    }
+  });
   document.addEventListener("visibilitychange", function () {
     var poller = document.getElementById("live-updates");
     if (poller && document.visibilityState === "visible") htmx.trigger(poller, "rollcall:live-poll");

@@ -1,5 +1,7 @@
-// Rollcall's own behaviour: the dialog, Copy, reordering template steps (drag and drop, Move up/down, Alt+↑/↓).
-// The side panel and the keyboard are workspace.js; everything else is htmx.
+// Rollcall's own behaviour: the dialog, Copy, reordering template steps (drag and drop, Move up/down, Alt+↑/↓), and
+// the page's small buttons (the narrow screen's Menu, Expand/Collapse All, an audit row's "▸ all N", Print). The side
+// panel and the keyboard are workspace.js; everything else is htmx. No handler lives in a template: the
+// Content-Security-Policy runs no inline code.
 (function () {
   "use strict";
 
@@ -100,6 +102,32 @@
     var dismiss = event.target.closest("[data-dismiss-message]");
     if (dismiss) dismiss.closest(".message").remove();
     if (event.target.closest("[data-close-dialog]")) {
+      document.getElementById("dialog").close();
+    }
+    var menu = event.target.closest("[data-nav-toggle]");
+    if (menu) menu.setAttribute("aria-expanded", menu.closest(".topbar").classList.toggle("nav-open"));
+    var groups = event.target.closest("[data-cluster-groups]");
+    if (groups) {
+      document.querySelectorAll("#matrix-body details.cluster-group").forEach(function (details) {
+        details.open = groups.dataset.clusterGroups === "open";
+      });
+    }
+    var changes = event.target.closest("[data-expand-changes]");
+    if (changes) expandChanges(changes);
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
+  // An audit row's changes: "▸ all N" shows every one, "▾ less" the first again.
+  function expandChanges(button) {
+    if (!button.dataset.moreLabel) button.dataset.moreLabel = button.textContent;
+    var open = button.closest("td").classList.toggle("expanded");
+    button.setAttribute("aria-expanded", open);
+    button.textContent = open ? "▾ less" : button.dataset.moreLabel;
+  }
+
+  // A dialog's form that succeeded closes the dialog (a refusal comes back into it, with its message).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful && event.target.closest && event.target.closest("[data-close-dialog-on-success]")) {
       document.getElementById("dialog").close();
     }
   });

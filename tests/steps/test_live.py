@@ -115,7 +115,7 @@ def test_every_step_screen_polls_with_a_cursor_from_the_server(client, active):
         since = int(re.search(r"since=(\d+)", url).group(1))
         assert before <= since <= live.to_micros(timezone.now())
         assert {name for name in ("customer", "template") if f"{name}=" in url} == scope
-        assert f"every {live.POLL_SECONDS}s [document.visibilityState === 'visible']" in html
+        assert f'hx-trigger="every {live.POLL_SECONDS}s, rollcall:live-poll"' in html
         assert 'id="live-status"' in html
 
 
