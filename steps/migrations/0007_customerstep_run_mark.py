@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('steps', '0006_progress_counter'),
+        ("steps", "0006_progress_counter"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customerstep',
-            name='run_mark',
-            field=models.CharField(blank=True, choices=[('', 'No run'), ('running', '⏳ Running'), ('failed', '❗ Last run failed')], db_default='', default='', editable=False, max_length=10),
+            model_name="customerstep",
+            name="run_mark",
+            field=models.CharField(
+                blank=True,
+                choices=[("", "No run"), ("running", "⏳ Running"), ("failed", "❗ Last run failed")],
+                db_default="",
+                default="",
+                editable=False,
+                max_length=10,
+            ),
         ),
     ]
