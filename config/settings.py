@@ -28,10 +28,10 @@ ROLLCALL_OIDC_TIMEOUT  single sign-on with OpenID Connect, off while the issuer 
 ROLLCALL_LOCAL_LOGIN  0 to refuse local accounts' passwords once single sign-on works (default: on, break-glass)
 ROLLCALL_LOCKOUT_FAILURES  wrong passwords for one username from one IP before they are locked out (default: 5)
 ROLLCALL_LOCKOUT_MINUTES   how long such a lockout lasts after the last failure (default: 15)
-ROLLCALL_CSP_REPORT_ONLY   1 to send the Content-Security-Policy as Content-Security-Policy-Report-Only: browsers report
-                    what it would block and block nothing, for a rollout (default: off, enforced)
 ROLLCALL_SESSION_IDLE_HOURS  hours without a request after which a session ends (default: 8)
 ROLLCALL_SESSION_MAX_HOURS   hours after signing in after which a session ends however busy (default: 24)
+ROLLCALL_CSP_REPORT_ONLY   1 to send the Content-Security-Policy as Content-Security-Policy-Report-Only: browsers report
+                    what it would block and block nothing, for a rollout (default: off, enforced)
 ROLLCALL_EXECUTION  1 to let bash and SQL steps run on their customer's cluster from Rollcall (default: off; README,
                     "Execution"); "demo" to turn it on with scripts/demo_kubectl, a kubectl that talks to no cluster
 ROLLCALL_KUBECTL    the kubectl the runs use (default: kubectl on the worker's PATH)
