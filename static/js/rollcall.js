@@ -125,9 +125,12 @@
     button.textContent = open ? "▾ less" : button.dataset.moreLabel;
   }
 
-  // A dialog's form that succeeded closes the dialog (a refusal comes back into it, with its message).
+  // A dialog's form that succeeded closes the dialog (a refusal comes back into it, with its message). The form may
+  // be gone from the page by then (its answer replaced the dialog's content): htmx then fires the event again on the
+  // closest element still in the page, with the form as detail.elt.
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (event.detail.successful && event.target.closest && event.target.closest("[data-close-dialog-on-success]")) {
+    var requester = event.detail.elt;
+    if (event.detail.successful && requester && requester.closest && requester.closest("[data-close-dialog-on-success]")) {
       document.getElementById("dialog").close();
     }
   });
