@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet
 from clusters.models import Cluster
 from customers.models import Customer
 from releases.choices import ReleaseStatus
-from steps.choices import BLOCKED, StepCategory, StepStatus
+from steps.choices import BLOCKED, RunMark, StepCategory, StepStatus
 from steps.models import STEP_ORDER, CustomerStep, StepTemplate
 from steps.progress import ReleaseProgress, release_progress
 from steps.rendering import blocked_names, missing_names
@@ -96,7 +96,8 @@ def step_actions(step: CustomerStep, missing: tuple[str, ...] = ()) -> StepActio
         source=source,
         editable=editable,
         content_locked=locked,
-        mark_done="mark_done" in moves,
+        # A step being run on its cluster (runs/) is marked done by its run, or its run is cancelled first.
+        mark_done="mark_done" in moves and step.run_mark != RunMark.RUNNING,
         skip="skip" in moves,
         revert="revert" in moves,
         reopen="reopen" in moves,

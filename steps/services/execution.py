@@ -36,6 +36,10 @@ from webhooks.payloads import step_status_events
 from webhooks.services import notify
 
 RUN_NOTE = "run #{number}"
+BEING_RUN = (
+    "{step} for {customer} is being run on its cluster: its run marks it done when it succeeds. Wait for it, or "
+    "cancel the run to mark it done yourself."
+)
 MARK_ALL_BLOCKED = (
     "Nothing was marked: these steps of {customer} use variables with no value: {steps}. Set the values, or skip "
     "those steps."
@@ -92,6 +96,8 @@ def customer_step_mark_done(
     require(user, EXECUTE_STEPS)
     step = locked_step(step, expected_version)
     next_status(step, "mark_done")  # a step that can't be done says so first
+    if step.run_mark == RunMark.RUNNING:
+        raise DomainError(BEING_RUN.format(step=step.name, customer=step.customer.name))
     text = step_text(step)
     refuse_unresolved(step, text.missing, verb="marked as done")
     return _execute(

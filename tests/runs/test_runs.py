@@ -2,18 +2,24 @@
 what runs, with what environment, and what becomes of the run and the step."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
+from core.errors import DomainError
+from customers.models import Customer
 from history.choices import EventAction
 from history.models import Event
+from releases.services import release_add_customers
 from runs import services
 from runs.choices import RunState
 from runs.models import Run
 from runs.worker import DatabaseStore, runs_mark_lost
 from steps.choices import RunMark, StepStatus
 from steps.rendering import step_text
+from steps.selectors import step_actions
 from steps.services.content import customer_step_override
 from steps.services.execution import customer_step_mark_done
 from tests.factories import CustomerFactory
@@ -230,10 +236,6 @@ def test_a_text_step_a_done_step_and_a_step_already_running_are_refused(runnable
 
 
 def test_a_run_whose_worker_died_is_found_lost_when_a_worker_starts(runnable, kubectl):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     run = services.run_start(step=runnable.sql, user=runnable.world.user)
     # The worker had taken it, then died: its heartbeat stopped a while ago.
     Run.objects.filter(pk=run.pk).update(state=RunState.RUNNING, heartbeat_at=timezone.now() - timedelta(minutes=5))
@@ -251,9 +253,6 @@ def test_a_batch_of_twenty_customers_runs_four_at_a_time(runnable, kubectl):
     world = runnable.world
     for number in range(15):
         CustomerFactory(cluster=world.clusters["prod-us"], name=f"extra-{number:02d}", namespace=f"extra-{number:02d}")
-    from customers.models import Customer
-    from releases.services import release_add_customers
-
     extra = list(Customer.objects.filter(name__startswith="extra-"))
     release_add_customers(release=world.release, customers=extra, user=world.user)
     chosen = [
@@ -295,3 +294,15 @@ def test_a_batch_that_stops_at_the_first_failure_skips_the_rest(runnable, kubect
     states = list(batch.runs.order_by("id").values_list("state", flat=True))
     assert states == [RunState.FAILED, RunState.SKIPPED, RunState.SKIPPED]
     assert len(kubectl.calls()) == 1
+
+
+def test_a_step_being_run_is_not_marked_done_by_hand_until_its_run_ends(runnable):
+    user = runnable.world.user
+    run = services.run_start(step=runnable.bash, user=user)
+    runnable.bash.refresh_from_db()
+    assert not step_actions(runnable.bash).mark_done and step_actions(runnable.bash).skip
+    with pytest.raises(DomainError, match="is being run on its cluster"):
+        customer_step_mark_done(step=runnable.bash, user=user)
+    services.run_cancel(run=run, user=user)
+    runnable.bash.refresh_from_db()
+    assert customer_step_mark_done(step=runnable.bash, user=user).status == StepStatus.DONE
