@@ -131,6 +131,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "description",
             "metadata",
             "context_guard",
+            "run_timeout_minutes",
             "covers_all_customers",
             "cloned_from",
             "activated_at",

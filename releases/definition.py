@@ -41,7 +41,17 @@ from variables.services import variable_create, variable_delete, variable_update
 SCHEMA_PATH = Path(__file__).with_name("release-definition.schema.json")
 
 # The keys of each part of a definition, in the order an export writes them.
-RELEASE_KEYS = ("name", "type", "version", "date", "description", "context_guard", "steps", "variables")
+RELEASE_KEYS = (
+    "name",
+    "type",
+    "version",
+    "date",
+    "description",
+    "context_guard",
+    "run_timeout_minutes",
+    "steps",
+    "variables",
+)
 STEP_KEYS = ("name", "type", "content", "description")
 VARIABLE_KEYS = ("name", "value", "sensitive")
 REQUIRED_RELEASE_KEYS = ("name", "type")
@@ -70,6 +80,9 @@ BLANK_TEXT = "'{key}' in {where} must not be empty"
 TOO_LONG = "'{key}' in {where} holds at most {limit} characters; this has {length}"
 UNSTORABLE_TEXT = "'{key}' in {where} cannot contain NUL characters or lone surrogates"
 BAD_DATE = "'{key}' in {where} must be a date written YYYY-MM-DD, not '{value}'"
+BAD_WHOLE_NUMBER = "'{key}' in {where} must be a whole number from {low} to {high}, not {actual}"
+RUN_TIMEOUT_RANGE = (1, 24 * 60)
+RUN_TIMEOUT_DEFAULT = 10
 TOO_DEEP = "not valid YAML for a release definition: lists or mappings nested hundreds of levels deep"
 ALIAS_REFUSED = "anchors and aliases (&name, *name) are not allowed in a release definition"
 BAD_CONTENT = "step '{step}': {message}"
@@ -194,6 +207,12 @@ def definition_data(release: Release) -> dict:
         "date": release.release_date,
         "description": release.description,
         "context_guard": release.context_guard,
+        # Written only when it is not the default: most definitions never run a step from Rollcall.
+        **(
+            {"run_timeout_minutes": release.run_timeout_minutes}
+            if release.run_timeout_minutes != RUN_TIMEOUT_DEFAULT
+            else {}
+        ),
         "steps": steps,
         "variables": variables,
     }
@@ -248,6 +267,7 @@ class _Definition:
     date: datetime.date | None
     description: str
     context_guard: bool
+    run_timeout_minutes: int
     steps: dict[str, list[_Step]]
     variables: list[_Variable]
 
@@ -341,6 +361,18 @@ class _Reader:
             self.refuse(node, WRONG_TYPE.format(key=key, where=where, expected="true or false", actual=_describe(node)))
             return default
         return _CONSTRUCTOR.construct_yaml_bool(node)
+
+    def whole_number(self, fields: dict, key: str, *, where: str, default: int, low: int, high: int) -> int:
+        node = fields.get(key)
+        if node is None:
+            return default
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int":
+            value = _CONSTRUCTOR.construct_yaml_int(node)
+            if low <= value <= high:
+                return value
+        actual = node.value if isinstance(node, yaml.ScalarNode) and node.value else _describe(node)
+        self.refuse(node, BAD_WHOLE_NUMBER.format(key=key, where=where, low=low, high=high, actual=actual))
+        return default
 
     def date(self, fields: dict, key: str, *, where: str) -> datetime.date | None:
         node = fields.get(key)
@@ -446,6 +478,14 @@ def parse_definition(text: str) -> _Definition:
         date=reader.date(fields, "date", where=where),
         description=reader.text(fields, "description", where=where),
         context_guard=reader.boolean(fields, "context_guard", where=where),
+        run_timeout_minutes=reader.whole_number(
+            fields,
+            "run_timeout_minutes",
+            where=where,
+            default=RUN_TIMEOUT_DEFAULT,
+            low=RUN_TIMEOUT_RANGE[0],
+            high=RUN_TIMEOUT_RANGE[1],
+        ),
         steps={category: [] for category in StepCategory.values},
         variables=[],
     )
@@ -499,6 +539,7 @@ def _release_fields(definition: _Definition) -> dict:
         "release_date": definition.date,
         "description": definition.description,
         "context_guard": definition.context_guard,
+        "run_timeout_minutes": definition.run_timeout_minutes,
     }
 
 

@@ -352,8 +352,8 @@ def test_a_document_that_is_not_a_mapping_or_is_empty_is_refused(user):
     assert _problems("- name: x\n", user) == [
         (
             1,
-            "the release must be a mapping of keys (name, type, version, date, description, context_guard, steps, "
-            "variables), not a list",
+            "the release must be a mapping of keys (name, type, version, date, description, context_guard, "
+            "run_timeout_minutes, steps, variables), not a list",
         )
     ]
 
@@ -540,3 +540,21 @@ def test_any_file_is_imported_or_refused_with_lines_never_a_crash(user, text):
             assert all(line is None or 1 <= line <= text.count("\n") + 2 for line, _ in refused.problems)
             assert _state() == before
         transaction.set_rollback(True)
+
+
+def test_a_run_time_limit_other_than_ten_minutes_is_written_and_read_back(user):
+    release = import_definition(DEFINITION, user=user).release
+    assert release.run_timeout_minutes == 10 and "run_timeout_minutes" not in export_definition(release)
+    release = release_update(release=release, user=user, run_timeout_minutes=45)
+    exported = export_definition(release)
+    assert "context_guard: false\nrun_timeout_minutes: 45\nsteps:" in exported
+    release_update(release=release, user=user, name="v2.5.0-old")
+    assert import_definition(exported, user=user).release.run_timeout_minutes == 45
+
+
+@pytest.mark.parametrize("value", ["0", "1441", "'ten'", "2.5", "true"])
+def test_a_run_time_limit_outside_a_day_or_not_a_whole_number_is_refused(value):
+    text = DEFINITION.replace("context_guard: false\n", f"context_guard: false\nrun_timeout_minutes: {value}\n")
+    problems = _problems(text)
+    assert [line for line, _ in problems] == [_line_of(text, f"run_timeout_minutes: {value}")]
+    assert problems[0][1].startswith("'run_timeout_minutes' in the release must be a whole number from 1 to 1440")
