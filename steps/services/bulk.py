@@ -17,7 +17,7 @@ from history.choices import EventAction
 from history.models import Event
 from history.services import record_step_events_each
 from releases.rules import refuse_if_not_active
-from steps.choices import StepStatus
+from steps.choices import RunMark, StepStatus
 from steps.models import CustomerStep
 from steps.progress import count_status_changes
 from steps.rendering import step_text
@@ -48,6 +48,7 @@ REFUSED_CHANGED = "changed by {actor} at {when} since this page showed it; now {
 REFUSED_ALREADY = "already {status}"
 REFUSED_TRANSITION = "{status}, so it can't be {done}"
 REFUSED_BLOCKED = "blocked: no value for {names}"
+REFUSED_BEING_RUN = "being run on its cluster: its run marks it done"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ def _refusal(step: CustomerStep, action: str, expected_version: int | None) -> s
         if done == _status_label(step.status) or (action == "mark_done" and step.status == StepStatus.DONE):
             return REFUSED_ALREADY.format(status=_status_label(step.status))
         return REFUSED_TRANSITION.format(status=_status_label(step.status), done=done)
+    if action == "mark_done" and step.run_mark == RunMark.RUNNING:
+        return REFUSED_BEING_RUN
     return None
 
 

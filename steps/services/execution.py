@@ -40,6 +40,10 @@ BEING_RUN = (
     "{step} for {customer} is being run on its cluster: its run marks it done when it succeeds. Wait for it, or "
     "cancel the run to mark it done yourself."
 )
+MARK_ALL_BEING_RUN = (
+    "Nothing was marked: these steps of {customer} are being run on their cluster: {steps}. Their runs mark them "
+    "done; wait for them, or cancel them."
+)
 MARK_ALL_BLOCKED = (
     "Nothing was marked: these steps of {customer} use variables with no value: {steps}. Set the values, or skip "
     "those steps."
@@ -247,6 +251,9 @@ def customer_steps_mark_all_done(*, release, customer: Customer, category: str, 
     blocked = [f"{step.name} ({', '.join(texts[step.pk].missing)})" for step in steps if texts[step.pk].missing]
     if blocked:
         raise DomainError(MARK_ALL_BLOCKED.format(customer=customer.name, steps="; ".join(blocked)))
+    being_run = [step.name for step in steps if step.run_mark == RunMark.RUNNING]
+    if being_run:
+        raise DomainError(MARK_ALL_BEING_RUN.format(customer=customer.name, steps="; ".join(being_run)))
     when = timezone.now()
     before = {step.pk: step.status for step in steps}
     for step in steps:  # locked rows: their versions can be counted here

@@ -20,8 +20,9 @@ from runs.worker import DatabaseStore, runs_mark_lost
 from steps.choices import RunMark, StepStatus
 from steps.rendering import step_text
 from steps.selectors import step_actions
+from steps.services.bulk import REFUSED_BEING_RUN, customer_steps_bulk_transition
 from steps.services.content import customer_step_override
-from steps.services.execution import customer_step_mark_done
+from steps.services.execution import customer_step_mark_done, customer_steps_mark_all_done
 from tests.factories import CustomerFactory
 from tests.queue import run_due_tasks
 from variables.models import MASK
@@ -306,3 +307,23 @@ def test_a_step_being_run_is_not_marked_done_by_hand_until_its_run_ends(runnable
     services.run_cancel(run=run, user=user)
     runnable.bash.refresh_from_db()
     assert customer_step_mark_done(step=runnable.bash, user=user).status == StepStatus.DONE
+
+
+def test_bulk_mark_as_done_and_mark_all_leave_a_step_being_run_to_its_run(runnable):
+    user, world = runnable.world.user, runnable.world
+    services.run_start(step=runnable.bash, user=user)
+    other = runnable.steps.get(customer=world.customers["customer-b"], template=world.templates[0])
+    result = customer_steps_bulk_transition(
+        release=world.release,
+        steps_with_versions={runnable.bash.pk: None, other.pk: None},
+        action="mark_done",
+        user=user,
+    )
+    assert [step.pk for step in result.changed] == [other.pk]
+    assert [(refusal.step.pk, refusal.reason) for refusal in result.refused] == [(runnable.bash.pk, REFUSED_BEING_RUN)]
+    with pytest.raises(DomainError, match="are being run on their cluster: Deploy app"):
+        customer_steps_mark_all_done(
+            release=world.release, customer=world.customers["customer-a"], category="deploy", user=user
+        )
+    runnable.bash.refresh_from_db()
+    assert runnable.bash.status == StepStatus.PENDING
