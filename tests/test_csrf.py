@@ -114,7 +114,8 @@ URL_KWARGS = {
     "steps:matrix": lambda w: {"release_pk": w.release.pk},
     "steps:live_changes": lambda w: {"release_pk": w.release.pk},
     "steps:customer_steps": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
-    "steps:mark_all": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["b"].pk, "category": "deploy"},
+    # customer-a: customer-b's deploy steps include one being run, which Mark All leaves to its run.
+    "steps:mark_all": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk, "category": "deploy"},
     "steps:custom_step_add": lambda w: {"release_pk": w.release.pk, "customer_pk": w.customers["a"].pk},
     "steps:bulk_action": lambda w: {"release_pk": w.release.pk},
     "steps:template_step_status": lambda w: {"pk": w.templates["deploy_app"].pk},
