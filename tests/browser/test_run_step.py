@@ -3,8 +3,6 @@ own process on the live server's database: the confirmation, the output streamin
 runs, then the run succeeded and the matrix cell Done."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,23 +27,10 @@ def _database_url() -> str:
 @pytest.fixture
 def worker(runnable, kubectl, settings, tmp_path):
     """`manage.py db_worker` on the test database, with the fake kubectl, as `make serve` runs it."""
-    env = {
-        **{name: os.environ[name] for name in ("PATH", "LANG") if name in os.environ},
-        "DJANGO_DEBUG": "1",
-        "ROLLCALL_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": _database_url(),
-        "ROLLCALL_EXECUTION": "1",
-        "ROLLCALL_KUBECTL": settings.ROLLCALL_KUBECTL,
-        "ROLLCALL_RUN_DIR": str(tmp_path),
-        "ROLLCALL_ENCRYPTION_KEY": os.environ["ROLLCALL_ENCRYPTION_KEY"],
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.2", "--no-startup-delay", "--no-reload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = runs_fixtures.worker_environment(
+        database_url=_database_url(), kubectl=settings.ROLLCALL_KUBECTL, data_dir=tmp_path
     )
+    process = runs_fixtures.start_worker({**env, "ROLLCALL_ENCRYPTION_KEY": os.environ["ROLLCALL_ENCRYPTION_KEY"]})
     yield process
     process.kill()
     process.wait(timeout=30)

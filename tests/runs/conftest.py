@@ -3,6 +3,7 @@ execution turned on, and the example world's release active with kubeconfig path
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +16,32 @@ from steps.models import CustomerStep
 from variables.services import variable_set
 
 FAKE = Path(__file__).with_name("fake_kubectl.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_environment(*, database_url: str, kubectl: str, data_dir: Path) -> dict[str, str]:
+    """The environment of a Rollcall process of its own (the production worker, manage.py) on `database_url`, with
+    execution on and `kubectl`: nothing of the test process's but PATH and LANG."""
+    return {
+        **{name: os.environ[name] for name in ("PATH", "LANG") if name in os.environ},
+        "DJANGO_DEBUG": "1",
+        "ROLLCALL_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
+        "ROLLCALL_EXECUTION": "1",
+        "ROLLCALL_KUBECTL": kubectl,
+        "ROLLCALL_RUN_DIR": str(data_dir),
+    }
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen:
+    """`manage.py db_worker`, as `make serve` runs it, polling every 0.1 s."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 class FakeKubectl:

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.runs.conftest import FakeKubectl
+from tests.runs.conftest import FakeKubectl, start_worker, worker_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUP = """
@@ -101,25 +101,11 @@ def test_a_run_whose_worker_is_killed_is_ended_as_lost_by_the_next_worker(tmp_pa
     (tmp_path / "bin").mkdir()
     kubectl = FakeKubectl(tmp_path / "bin")
     kubectl.mode("hang")
-    env = {
-        **{name: os.environ[name] for name in ("PATH", "LANG") if name in os.environ},
-        "DJANGO_DEBUG": "1",
-        "ROLLCALL_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": database_url,
-        "ROLLCALL_EXECUTION": "1",
-        "ROLLCALL_KUBECTL": str(kubectl.path),
-        "ROLLCALL_RUN_DIR": str(tmp_path),
-    }
+    env = worker_environment(database_url=database_url, kubectl=str(kubectl.path), data_dir=tmp_path)
     assert _manage(env, "migrate", "-v", "0").returncode == 0
     setup = _manage(env, "shell", "-c", SETUP)
     assert setup.returncode == 0, setup.stderr
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(env)
     try:
         deadline = time.monotonic() + 60
         while not (kubectl.calls() and _run_row(database_url)[1]):  # running, and its output reached the database

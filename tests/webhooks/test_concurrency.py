@@ -2,30 +2,17 @@
 own connection), with every delivery queued twice."""
 
 import pytest
-from django_tasks_db.management.commands.db_worker import Worker
 
 from releases.services import release_activate
 from steps.models import CustomerStep
 from steps.services import customer_steps_bulk_transition
+from tests.queue import batch_worker
 from tests.races import at_once
 from webhooks.choices import DeliveryStatus, EventType
 from webhooks.models import Delivery
 from webhooks.tasks import attempt_delivery, deliver
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
-
-
-def _worker(name: str) -> Worker:
-    return Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=name,
-        excluded_queue_names=[],
-    )
 
 
 def _deliveries_queued_twice(world, receiver, subscribe) -> list[int]:
@@ -47,7 +34,7 @@ def _deliveries_queued_twice(world, receiver, subscribe) -> list[int]:
 def test_two_workers_running_the_queue_at_once_send_each_delivery_once(world, receiver, subscribe):
     ids = _deliveries_queued_twice(world, receiver, subscribe)
 
-    outcomes = at_once(_worker("worker-1").run, _worker("worker-2").run)
+    outcomes = at_once(batch_worker("worker-1").run, batch_worker("worker-2").run)
 
     assert outcomes == [None, None]
     sent = sorted(int(request["headers"]["X-Rollcall-Delivery"]) for request in receiver.requests)
