@@ -3,7 +3,6 @@ own process on the live server's database: the confirmation, the output streamin
 runs, then the run succeeded and the matrix cell Done."""
 
 import os
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -13,7 +12,6 @@ from tests.runs import conftest as runs_fixtures
 
 kubectl = runs_fixtures.kubectl
 runnable = runs_fixtures.runnable
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _database_url() -> str:
