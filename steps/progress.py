@@ -18,6 +18,7 @@ the averages of the release in one small aggregate (`progress_around`), and no s
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -83,6 +84,9 @@ def _average(percents) -> float | None:
     return sum(known) / len(known) if known else None
 
 
+NO_STEPS = StepCounts()
+
+
 @dataclass
 class ReleaseProgress:
     """Progress of one release: per customer, per cluster (average of its customers), overall (average of all
@@ -91,17 +95,23 @@ class ReleaseProgress:
     counts: dict[int, dict[str | None, StepCounts]] = field(default_factory=dict)
     cluster_of: dict[int, int] = field(default_factory=dict)
 
+    @cached_property
+    def _members(self) -> dict[int, list[int]]:
+        """Each cluster's customers (a matrix asks for every cluster's figures: one pass, not one per cluster)."""
+        members: dict[int, list[int]] = defaultdict(list)
+        for customer_id, cluster_id in self.cluster_of.items():
+            members[cluster_id].append(customer_id)
+        return members
+
     def customer(self, customer_id: int, category: str | None = ALL_CATEGORIES) -> StepCounts:
-        return self.counts.get(customer_id, {}).get(category, StepCounts())
+        return self.counts.get(customer_id, {}).get(category, NO_STEPS)
 
     def customer_percent(self, customer_id: int, category: str | None = ALL_CATEGORIES) -> float | None:
         return self.customer(customer_id, category).percent
 
     def cluster_percent(self, cluster_id: int, category: str | None = ALL_CATEGORIES) -> float | None:
         return _average(
-            self.customer_percent(customer_id, category)
-            for customer_id, cluster in self.cluster_of.items()
-            if cluster == cluster_id
+            self.customer_percent(customer_id, category) for customer_id in self._members.get(cluster_id, ())
         )
 
     def overall_percent(self, category: str | None = ALL_CATEGORIES) -> float | None:
@@ -111,11 +121,11 @@ class ReleaseProgress:
         return self.customer(customer_id, category).complete
 
     def cluster_complete(self, cluster_id: int, category: str | None = ALL_CATEGORIES) -> bool:
-        customers = [customer_id for customer_id, cluster in self.cluster_of.items() if cluster == cluster_id]
-        return sum((self.customer(customer_id, category) for customer_id in customers), StepCounts()).complete
+        customers = self._members.get(cluster_id, ())
+        return sum((self.customer(customer_id, category) for customer_id in customers), NO_STEPS).complete
 
     def overall_complete(self, category: str | None = ALL_CATEGORIES) -> bool:
-        return sum((self.customer(customer_id, category) for customer_id in self.cluster_of), StepCounts()).complete
+        return sum((self.customer(customer_id, category) for customer_id in self.cluster_of), NO_STEPS).complete
 
 
 def release_progress(release: Release) -> ReleaseProgress:

@@ -8,7 +8,7 @@ from itertools import groupby
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from clusters.models import Cluster
 from customers.models import Customer
@@ -143,16 +143,52 @@ class MatrixCell(NamedTuple):
 UNMARKED = ((), False)
 
 
-def _matrix_cells(steps: QuerySet[CustomerStep]) -> list[MatrixCell]:
-    """The cells of the matrix as plain tuples, read with one SQL statement the ORM wrote: no model instance and no
+class PlainCell(NamedTuple):
+    """A template step's cell with nothing to mark, the matrix's usual cell: in its template step's row, not
+    overridden, custom or detached, using no variable, not being run. Read as five columns rather than MatrixCell's
+    thirteen; it answers MatrixCell's other attributes from its class, so the view writes either alike."""
+
+    pk: int
+    customer_id: int
+    template_id: int
+    status: str
+    version: int
+
+    # Class attributes, not fields (no annotation): what a plain cell is.
+    is_custom = False
+    is_overridden = False
+    variable_names = ""
+    run_mark = ""
+    blocked = ()
+    dimmed = False
+
+    def dim(self) -> MatrixCell:
+        """This cell as a MatrixCell marked `dimmed` (filtered out by the status filter, in a row it keeps)."""
+        return MatrixCell(
+            *(self.pk, self.customer_id, self.template_id, self.template_id, 0, None, "", self.status, self.version),
+            *(False, False, "", "", (), True),
+        )
+
+
+# A plain cell (PlainCell): the other cells are read with every column (MatrixCell).
+PLAIN_CELL = Q(is_custom=False, is_overridden=False, variable_names="", run_mark="", anchor_id=F("template_id"))
+
+
+def _matrix_cells(steps: QuerySet[CustomerStep]) -> tuple[list[PlainCell], list[MatrixCell]]:
+    """The cells of the matrix as plain tuples, read with two SQL statements the ORM wrote, each cell by one of them:
+    the plain cells (most) with five columns, the others with every column of MatrixCell. No model instance and no
     field converter per value (SQLite gives booleans as 0 and 1, which the matrix only tests for truth). In no order:
     _matrix_rows places each cell by its template step and customer, and orders the rows itself."""
-    sql, params = steps.order_by().values_list(*MATRIX_CELL_COLUMNS).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    steps = steps.order_by()
     make = tuple.__new__
-    return [make(MatrixCell, row + UNMARKED) for row in rows]
+    with connection.cursor() as cursor:
+        sql, params = steps.filter(PLAIN_CELL).values_list(*PlainCell._fields).query.sql_with_params()
+        cursor.execute(sql, params)
+        plain = [make(PlainCell, row) for row in cursor.fetchall()]
+        sql, params = steps.exclude(PLAIN_CELL).values_list(*MATRIX_CELL_COLUMNS).query.sql_with_params()
+        cursor.execute(sql, params)
+        others = [make(MatrixCell, row + UNMARKED) for row in cursor.fetchall()]
+    return plain, others
 
 
 @dataclass(slots=True)
@@ -213,14 +249,16 @@ def clusters_of_release(release) -> QuerySet[Cluster]:
     )
 
 
-def _matrix_rows(templates: list[StepTemplate], steps) -> list[MatrixRow]:
+def _matrix_rows(templates: list[StepTemplate], plain: list[PlainCell], others: list[MatrixCell]) -> list[MatrixRow]:
     """Template steps in order, with each custom or detached step after the step it follows (STEP_ORDER)."""
     by_template = {
         template.pk: MatrixRow(name=template.name, sort_key=(template.order_index, 0, 0), template=template, number=n)
         for n, template in enumerate(templates, start=1)
     }
+    for step in plain:
+        by_template[step.template_id].steps[step.customer_id] = step
     extra: dict[tuple, MatrixRow] = {}
-    for step in steps:
+    for step in others:
         if not step.is_custom and step.template_id == step.anchor_id and step.template_id in by_template:
             by_template[step.template_id].steps[step.customer_id] = step
             continue
@@ -274,8 +312,8 @@ def release_matrix(
     With a status (or BLOCKED), only rows where some cell of the cluster has that status stay; the other cells of
     those rows are marked `dimmed`. Every cell carries `.blocked`: the missing variables that block it, if any. With a
     `cell_budget`, only the first clusters' tables that fit in it are read; the others have `rows` None.
-    At most six queries: customers, template steps, customer steps (as tuples), the progress (two) and the variables
-    defined (when a cell uses one).
+    At most seven queries: customers, template steps, customer steps (as tuples: the plain cells, then the others),
+    the progress (two) and the variables defined (when a cell uses one).
     """
     # Only what the headers show, as rows: thousands of customers at scale.
     customers = Customer.objects.filter(enrollments__release=release)
@@ -297,11 +335,11 @@ def release_matrix(
         steps = steps.filter(customer__cluster=cluster)
     elif cell_budget is not None:
         steps = steps.filter(customer__cluster__in=eager)
-    steps = _matrix_cells(steps) if eager else []
+    plain, others = _matrix_cells(steps) if eager else ([], [])
     progress = release_progress(release)
 
     # The variables defined only matter when some cell uses one (not one query for a matrix that uses none).
-    uses_variables = any(step.variable_names for step in steps)
+    uses_variables = any(step.variable_names for step in others)
     defined = (
         defined_names(release=release, customers=[c for c in customers if c.cluster_id in eager])
         if uses_variables
@@ -314,13 +352,15 @@ def release_matrix(
     for customer in customers:
         customer.progress = progress.customer_percent(customer.pk, category)
         customer.complete = progress.customer_complete(customer.pk, category)
-    for index, step in enumerate(steps if uses_variables or status else ()):
+    for index, step in enumerate(others if uses_variables or status else ()):
         # Most steps use no variable: nothing to look up for them, nothing to change.
         if step.variable_names:
-            step = steps[index] = step._replace(blocked=blocked_names(step, defined[step.customer_id]))
+            step = others[index] = step._replace(blocked=blocked_names(step, defined[step.customer_id]))
         if status:
-            steps[index] = step._replace(dimmed=not matches(step))
-    rows = _matrix_rows(templates, steps)
+            others[index] = step._replace(dimmed=not matches(step))
+    if status:
+        plain = [step if matches(step) else step.dim() for step in plain]
+    rows = _matrix_rows(templates, plain, others)
 
     tables = []
     for cluster_id, members in groupby(customers, key=lambda customer: customer.cluster_id):

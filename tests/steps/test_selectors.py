@@ -6,7 +6,7 @@ import pytest
 
 from customers.services import customer_delete
 from releases.services import release_activate, release_archive
-from steps.choices import Position, StepStatus
+from steps.choices import Position, RunMark, StepStatus
 from steps.models import CustomerStep
 from steps.selectors import (
     clusters_of_release,
@@ -202,8 +202,36 @@ def test_fm_003_archived_customers_leave_the_matrix(active):
     assert [c.name for c in _table(matrix, "prod-us").customers] == ["customer-a", "customer-c"]
 
 
+def test_fv_003_every_step_of_the_category_is_one_cell_whatever_marks_it_carries(active):
+    # The matrix reads plain cells and marked ones with two statements: each step must be read by exactly one.
+    customer_step_override(step=_step(active, "customer-a", 0), user=active.user, content="echo overridden")
+    customer_step_override(step=_step(active, "customer-b", 0), user=active.user, content="echo #{region}")
+    CustomerStep.objects.filter(pk=_step(active, "customer-c", 0).pk).update(run_mark=RunMark.RUNNING)
+    custom = _custom(active, "customer-d", "Flush cache")
+    customer_step_mark_done(step=_step(active, "customer-e", 1), user=active.user)
+    template_step_delete(template_step=active.templates[1], user=active.user)  # customer-e's step 2 is detached
+
+    cells = [
+        cell
+        for table in release_matrix(active.release, category="deploy").tables
+        for _, row in table.rows
+        for cell in row
+        if cell is not None
+    ]
+
+    deploy = CustomerStep.objects.filter(release=active.release, category="deploy")
+    assert sorted(cell.pk for cell in cells) == sorted(deploy.values_list("pk", flat=True))
+    by_pk = {cell.pk: cell for cell in cells}
+    assert by_pk[_step(active, "customer-a", 0).pk].is_overridden
+    assert by_pk[_step(active, "customer-b", 0).pk].blocked == ("region",)
+    assert by_pk[_step(active, "customer-c", 0).pk].run_mark == RunMark.RUNNING
+    assert by_pk[custom.pk].is_custom
+    plain = by_pk[_step(active, "customer-d", 0).pk]
+    assert not (plain.is_overridden or plain.is_custom or plain.blocked or plain.run_mark or plain.dimmed)
+
+
 @pytest.mark.parametrize("customers", [10, 200])
-def test_fv_003_matrix_takes_six_queries_whatever_the_size(customers, user, django_assert_num_queries):
+def test_fv_003_matrix_takes_seven_queries_whatever_the_size(customers, user, django_assert_num_queries):
     clusters = ClusterFactory.create_batch(4)
     for index in range(customers):
         CustomerFactory(cluster=clusters[index % 4])
@@ -221,8 +249,9 @@ def test_fv_003_matrix_takes_six_queries_whatever_the_size(customers, user, djan
         content="select '#{customer}'",
     )
 
-    # customers, template steps, customer steps, progress (two), the variables defined (a step uses one)
-    with django_assert_num_queries(6):
+    # customers, template steps, customer steps (plain cells, then the others), progress (two), the variables
+    # defined (a step uses one)
+    with django_assert_num_queries(7):
         matrix = release_matrix(release, category="deploy")
 
     assert sum(len(table.customers) for table in matrix.tables) == customers
