@@ -18,11 +18,11 @@ the averages of the release in one small aggregate (`progress_around`), and no s
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, ExpressionWrapper, F, FloatField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce, NullIf
 
 from clusters.models import Cluster
@@ -189,26 +189,47 @@ class ProgressAround:
         return self.overall[1]
 
 
+@cache
+def _around_statement() -> str:
+    """progress_around's statement, written once per process: the ORM took longer to write this aggregate of nine
+    filtered sums and averages (2.5 ms on SQLite, 5 ms on PostgreSQL) than the database took to answer it (0.2 and
+    0.8 ms at 500 customers), on every action. Parameters: the customer three times, its cluster three times, the
+    release, the category."""
+    quote = connection.ops.quote_name
+    counters, customers = quote(ProgressCounter._meta.db_table), quote(Customer._meta.db_table)
+    percent = "CAST(p.done AS DOUBLE PRECISION) * 100.0 / p.total"
+    return (
+        "SELECT SUM(CASE WHEN p.customer_id = %s THEN p.total END), SUM(CASE WHEN p.customer_id = %s THEN p.done END),"
+        " SUM(CASE WHEN p.customer_id = %s THEN p.skipped END),"
+        f" AVG(CASE WHEN c.cluster_id = %s AND p.total > 0 THEN {percent} END),"
+        " SUM(CASE WHEN c.cluster_id = %s THEN p.total END),"
+        " SUM(CASE WHEN c.cluster_id = %s THEN p.done + p.skipped END),"
+        f" AVG(CASE WHEN p.total > 0 THEN {percent} END), SUM(p.total), SUM(p.done + p.skipped)"
+        f" FROM {counters} p INNER JOIN {customers} c ON c.id = p.customer_id"
+        " WHERE p.release_id = %s AND p.category = %s AND c.deleted_at IS NULL"
+    )
+
+
 def progress_around(*, release_id: int, customer, category: str) -> ProgressAround:
     """The progress an action on a step of `customer` in `category` changes: one aggregate over the counters of the
     release in that category (one row per customer), never over its steps. Archived customers are left out, as in
     release_progress; an archived customer's own counts are then empty, as there."""
-    percent_of_row = Cast(F("done"), FloatField()) * 100.0 / F("total")
-    finished = F("done") + F("skipped")
-    mine, theirs = Q(customer_id=customer.pk), Q(customer__cluster_id=customer.cluster_id)
-    row = ProgressCounter.objects.filter(
-        release_id=release_id, category=category, customer__deleted_at__isnull=True
-    ).aggregate(
-        customer_total=Sum("total", filter=mine),
-        customer_done=Sum("done", filter=mine),
-        customer_skipped=Sum("skipped", filter=mine),
-        cluster_percent=Avg(percent_of_row, filter=theirs & Q(total__gt=0)),
-        cluster_total=Sum("total", filter=theirs),
-        cluster_finished=Sum(finished, filter=theirs),
-        overall_percent=Avg(percent_of_row, filter=Q(total__gt=0)),
-        overall_total=Sum("total"),
-        overall_finished=Sum(finished),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _around_statement(),
+            [*[customer.pk] * 3, *[customer.cluster_id] * 3, release_id, category],
+        )
+        (
+            customer_total,
+            customer_done,
+            customer_skipped,
+            cluster_percent,
+            cluster_total,
+            cluster_finished,
+            overall_percent,
+            overall_total,
+            overall_finished,
+        ) = cursor.fetchone()
 
     def complete(total, finished) -> bool:
         return StepCounts(total or 0, finished or 0).complete
@@ -220,9 +241,9 @@ def progress_around(*, release_id: int, customer, category: str) -> ProgressArou
         category=category,
         customer_id=customer.pk,
         cluster_id=customer.cluster_id,
-        customer_counts=StepCounts(row["customer_total"] or 0, row["customer_done"] or 0, row["customer_skipped"] or 0),
-        cluster=(as_float(row["cluster_percent"]), complete(row["cluster_total"], row["cluster_finished"])),
-        overall=(as_float(row["overall_percent"]), complete(row["overall_total"], row["overall_finished"])),
+        customer_counts=StepCounts(customer_total or 0, customer_done or 0, customer_skipped or 0),
+        cluster=(as_float(cluster_percent), complete(cluster_total, cluster_finished)),
+        overall=(as_float(overall_percent), complete(overall_total, overall_finished)),
     )
 
 
