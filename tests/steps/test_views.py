@@ -920,6 +920,23 @@ def test_fv_004_customer_view_shows_cluster_namespace_and_each_categorys_steps(c
     assert _controls(overridden_row["html"]) == {"View Content", "Mark as Done", "Skip", "Reset to Template"}
 
 
+def test_fv_004_a_list_asks_before_reset_delete_and_revert_naming_the_step_and_customer_escaped(client, active):
+    customer_step_mark_done(step=_step(active, "customer-a", 0), user=active.user)
+    customer_step_override(step=_step(active, "customer-a", 1), user=active.user, content="select 2")
+    custom = _custom(active, name="<img src=x onerror=alert(1)> 'cache'")
+
+    html = _html(client.get(_customer_url(active)))
+
+    whose = "customer-a (prod-us/cust-a-prod)"
+    assert f'hx-confirm="Revert Deploy app for {whose}? It will need doing again."' in html
+    assert f'hx-confirm="Reset Run migration for {whose} to the template\'s content?"' in html
+    assert (
+        f'hx-confirm="Delete the custom step &lt;img src=x onerror=alert(1)&gt; &#x27;cache&#x27; of {whose}?"' in html
+    )
+    assert "<img src=x" not in html
+    assert f'formaction="/steps/{custom.pk}/remove/"' in html
+
+
 def test_fet_004_mark_all_is_offered_only_while_a_step_is_pending_or_reverted(client, active):
     customer = active.customers["customer-a"].pk
     customer_step_mark_done(step=_step(active, "customer-a", 2), user=active.user)
