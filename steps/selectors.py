@@ -163,14 +163,15 @@ class PlainCell(NamedTuple):
     dimmed = False
 
     def dim(self) -> MatrixCell:
-        """This cell as a MatrixCell marked `dimmed` (filtered out by the status filter, in a row it keeps)."""
+        """This cell as a MatrixCell marked `dimmed` (filtered out by the status filter, in a row it keeps). Its anchor
+        is its template step, as a plain cell's is; its anchor order and name are None and "": a template step's row
+        takes those from the template step."""
         return MatrixCell(
             *(self.pk, self.customer_id, self.template_id, self.template_id, 0, None, "", self.status, self.version),
             *(False, False, "", "", (), True),
         )
 
 
-# A plain cell (PlainCell): the other cells are read with every column (MatrixCell).
 PLAIN_CELL = Q(is_custom=False, is_overridden=False, variable_names="", run_mark="", anchor_id=F("template_id"))
 
 
@@ -256,7 +257,9 @@ def _matrix_rows(templates: list[StepTemplate], plain: list[PlainCell], others: 
         for n, template in enumerate(templates, start=1)
     }
     for step in plain:
-        by_template[step.template_id].steps[step.customer_id] = step
+        row = by_template.get(step.template_id)
+        if row is not None:  # None: a template step added since the template steps were read, shown next time
+            row.steps[step.customer_id] = step
     extra: dict[tuple, MatrixRow] = {}
     for step in others:
         if not step.is_custom and step.template_id == step.anchor_id and step.template_id in by_template:

@@ -9,6 +9,8 @@ from releases.services import release_activate, release_archive
 from steps.choices import Position, RunMark, StepStatus
 from steps.models import CustomerStep
 from steps.selectors import (
+    PlainCell,
+    _matrix_cells,
     clusters_of_release,
     release_matrix,
     step_actions,
@@ -210,24 +212,38 @@ def test_fv_003_every_step_of_the_category_is_one_cell_whatever_marks_it_carries
     custom = _custom(active, "customer-d", "Flush cache")
     customer_step_mark_done(step=_step(active, "customer-e", 1), user=active.user)
     template_step_delete(template_step=active.templates[1], user=active.user)  # customer-e's step 2 is detached
+    deploy = CustomerStep.objects.filter(release=active.release, category="deploy")
 
-    cells = [
-        cell
+    plain, others = _matrix_cells(deploy)
+
+    assert not {cell.pk for cell in plain} & {cell.pk for cell in others}
+    assert sorted(cell.pk for cell in plain + others) == sorted(deploy.values_list("pk", flat=True))
+    marked = {
+        _step(active, "customer-a", 0).pk,
+        _step(active, "customer-b", 0).pk,
+        _step(active, "customer-c", 0).pk,
+        custom.pk,
+        CustomerStep.objects.get(customer=active.customers["customer-e"], template=active.templates[1]).pk,
+    }
+    assert {cell.pk for cell in others} == marked
+    assert all(type(cell) is PlainCell for cell in plain) and _step(active, "customer-d", 0).pk in {
+        cell.pk for cell in plain
+    }
+
+    cells = {
+        cell.pk: cell
         for table in release_matrix(active.release, category="deploy").tables
         for _, row in table.rows
         for cell in row
         if cell is not None
-    ]
-
-    deploy = CustomerStep.objects.filter(release=active.release, category="deploy")
-    assert sorted(cell.pk for cell in cells) == sorted(deploy.values_list("pk", flat=True))
-    by_pk = {cell.pk: cell for cell in cells}
-    assert by_pk[_step(active, "customer-a", 0).pk].is_overridden
-    assert by_pk[_step(active, "customer-b", 0).pk].blocked == ("region",)
-    assert by_pk[_step(active, "customer-c", 0).pk].run_mark == RunMark.RUNNING
-    assert by_pk[custom.pk].is_custom
-    plain = by_pk[_step(active, "customer-d", 0).pk]
-    assert not (plain.is_overridden or plain.is_custom or plain.blocked or plain.run_mark or plain.dimmed)
+    }
+    assert sorted(cells) == sorted(deploy.values_list("pk", flat=True))
+    assert cells[_step(active, "customer-a", 0).pk].is_overridden
+    assert cells[_step(active, "customer-b", 0).pk].blocked == ("region",)
+    assert cells[_step(active, "customer-c", 0).pk].run_mark == RunMark.RUNNING
+    assert cells[custom.pk].is_custom
+    plain_cell = cells[_step(active, "customer-d", 0).pk]
+    assert not (plain_cell.is_overridden or plain_cell.is_custom or plain_cell.blocked or plain_cell.run_mark)
 
 
 @pytest.mark.parametrize("customers", [10, 200])

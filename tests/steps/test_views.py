@@ -1115,6 +1115,31 @@ def test_fv_005_one_step_across_every_customer_grouped_by_cluster(client, active
     assert "✅ Done 1" in summary and "🔄 Pending 4" in summary and "⏸️ Skipped 1" in summary
 
 
+def test_fv_005_a_row_escapes_what_people_typed_and_offers_selection_to_those_who_carry_steps_out(
+    client, active, viewer
+):
+    hostile = "<script>alert(1)</script>"
+    customer_step_skip(step=_step(active, "customer-a", 0), user=active.user, reason=f"{hostile} 'later'")
+    customer_step_override(step=_step(active, "customer-b", 0), user=active.user, content="echo #{db_host}")
+    url = reverse("steps:template_step_status", args=[active.templates[0].pk])
+
+    html = _html(client.get(url))
+
+    assert hostile not in html
+    skipped = _one(html, f"status-row-{_step(active, 'customer-a', 0).pk}")
+    assert "Reason: &lt;script&gt;alert(1)&lt;/script&gt; &#x27;later&#x27;" in skipped["html"]
+    assert "⛔ Unresolved: db_host" in _one(html, f"status-row-{_step(active, 'customer-b', 0).pk}")["text"]
+    step = _step(active, "customer-c", 0)
+    assert (
+        f'value="{step.pk}:{step.version}" form="bulk-form" data-bulk-cluster="{active.clusters["prod-us"].pk}"'
+        ' aria-label="Select customer-c (prod-us/cust-c-prod)"'
+    ) in html
+    client.force_login(viewer)
+    as_viewer = _html(client.get(url))
+    assert 'class="bulk-select"' not in as_viewer
+    assert _controls(_one(as_viewer, f"status-row-{step.pk}")["html"]) == {"View Content"}
+
+
 # --- query counts -------------------------------------------------------------------------------------------------
 
 # The same bound holds at 10 and at 200 customers: nothing is read per customer, per step or per cell. Screens that
