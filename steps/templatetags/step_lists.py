@@ -80,10 +80,8 @@ def status_row(context, step) -> str:
         head.append('<span class="marker marker-overridden">⚠️ OVERRIDDEN</span>')
     if step.is_detached:
         head.append('<span class="marker marker-detached">DETACHED</span>')
-    lines = [
-        f'<li id="status-row-{pk}" data-version="{version}"{oob}>',
-        f'<div class="step-head">{"".join(head)}</div>',
-    ]
+    # One element a line, as the template wrote them: the whitespace between them is the space a reader sees.
+    lines = [f'<li id="status-row-{pk}" data-version="{version}"{oob}>', '<div class="step-head">', *head, "</div>"]
     if step.executed_at:
         when = dateformat.format(timezone.localtime(step.executed_at), "Y-m-d H:i")
         by = f" by {escape(step.executed_by.get_username())}" if step.executed_by else ""
