@@ -15,7 +15,8 @@ from django.utils import dateformat, timezone
 from django.utils.safestring import mark_safe
 
 from releases.choices import ReleaseStatus
-from steps.choices import STATUS_LABELS, StepStatus
+from steps.choices import StepStatus
+from steps.templatetags.step_status import status_label
 from steps.templatetags.step_urls import step_url
 
 register = template.Library()
@@ -74,7 +75,7 @@ def status_row(context, step) -> str:
     if context.get("changed_by"):
         head.append(render_to_string("steps/_live_mark.html", {"step": step, "changed_by": context["changed_by"]}))
     head.append(f'<span class="mono muted">{where}</span>')
-    label = escape(STATUS_LABELS.get(step.status, step.status))
+    label = escape(status_label(step.status))
     head.append(f'<span class="status status-{escape(step.status)}">{label}</span>')
     if step.is_overridden:
         head.append('<span class="marker marker-overridden">⚠️ OVERRIDDEN</span>')
