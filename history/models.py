@@ -23,7 +23,9 @@ class Event(models.Model):
     by 40 steps, about 40 % of it (issue 10). The actor stays a constraint (a user can be deleted: SET NULL).
     """
 
-    occurred_at = models.DateTimeField(db_index=True)
+    # No index of its own: event_occurred_idx (occurred_at, id) serves every filter and order on it, and one index
+    # fewer is one entry fewer for each event written (20,000 of them in an activation of 500 customers by 40 steps).
+    occurred_at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="rollcall_events"
     )
